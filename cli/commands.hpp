@@ -1,0 +1,13 @@
+// Registration of agentgatectl's command groups, one file each.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace agentgate::cli {
+class Context;
+void add_admin_commands(CLI::App& app, Context& ctx);     // init, config
+void add_identity_commands(CLI::App& app, Context& ctx);  // identity ...
+void add_audit_commands(CLI::App& app, Context& ctx);     // audit ...
+}  // namespace agentgate::cli

@@ -1,0 +1,83 @@
+// agentgate.toml, parsed once into typed, immutable values (SPEC section 2). Loading validates
+// every key: an unknown key, a wrong type or a bad value is an error naming file, line and key.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "policy/governance.hpp"
+#include "policy/reason.hpp"
+
+namespace agentgate::common {
+
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+enum class Mode { enforce, monitor };
+
+struct MilterSettings {
+  std::string socket = "unix:/run/agentgate/milter.sock";
+  std::string user;   // drop privileges to this user after opening sockets ("" = stay)
+  std::string group;  // group owning the unix socket ("" = the user's group)
+  int socket_mode = 0660;
+};
+
+struct ControlSettings {
+  std::string socket = "/run/agentgate/control.sock";
+  std::string metrics = "127.0.0.1:9487";
+  std::string group;
+};
+
+struct StoreSettings {
+  std::string url = "sqlite:///var/lib/agentgate/registry.db";
+  std::chrono::seconds max_staleness{30};
+  std::chrono::milliseconds poll_interval{200};
+};
+
+struct PolicySettings {
+  Mode mode = Mode::enforce;
+  std::vector<std::string> agent_domains;
+  std::vector<std::string> agent_inboxes;
+  std::string audience;
+  bool require_proof = true;
+  std::chrono::seconds clock_skew{60};
+  std::string gateway;  // authserv-id in AgentGate-Result; defaults to the host name
+  policy::AddressRules address_rules;
+  std::map<policy::Reason, policy::Action> actions;  // only the overrides
+  policy::Action action_for(policy::Reason r) const;
+};
+
+struct EventSettings {
+  std::string path = "/var/log/agentgate/events.jsonl";
+  bool tempfail_on_write_error = true;
+};
+
+struct MtaSettings {
+  std::string kind = "postfix";
+  std::string config_dir = "/etc/postfix";
+};
+
+struct Config {
+  std::string source;  // file it came from ("" for built-in defaults)
+  MilterSettings milter;
+  ControlSettings control;
+  StoreSettings store;
+  PolicySettings policy;
+  policy::GovernanceRules governance;  // agent domains and address rules copied from [policy]
+  EventSettings events;
+  MtaSettings mta;
+};
+
+Config load_config(const std::string& path);
+Config parse_config(std::string_view text, const std::string& source_name);
+
+// The fully commented example printed by `agentgatectl config example`.
+std::string_view example_config();
+
+inline constexpr const char* kDefaultConfigPath = "/etc/agentgate/agentgate.toml";
+
+}  // namespace agentgate::common

@@ -1,0 +1,94 @@
+// Address normalisation and pattern matching.
+#include "policy/address.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace agentgate::policy {
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+bool is_clean(std::string_view s) {
+  return std::none_of(s.begin(), s.end(), [](unsigned char c) { return c <= ' ' || c == 0x7f; });
+}
+
+}  // namespace
+
+std::string normalize_address(std::string_view raw, const AddressRules& rules) {
+  auto s = trim(raw);
+  if (s.size() >= 2 && s.front() == '<' && s.back() == '>') s = s.substr(1, s.size() - 2);
+  s = trim(s);
+  auto at = s.rfind('@');
+  if (at == std::string_view::npos)
+    return rules.local_part_case_sensitive ? std::string(s) : lower(s);
+  auto local = s.substr(0, at);
+  auto domain = s.substr(at + 1);
+  return (rules.local_part_case_sensitive ? std::string(local) : lower(local)) + "@" +
+         lower(domain);
+}
+
+std::string_view domain_of(std::string_view address) {
+  auto at = address.rfind('@');
+  return at == std::string_view::npos ? std::string_view{} : address.substr(at + 1);
+}
+
+bool is_valid_address(std::string_view address) {
+  auto at = address.find('@');
+  return at != std::string_view::npos && at > 0 && at + 1 < address.size() &&
+         address.find('@', at + 1) == std::string_view::npos && is_clean(address) &&
+         address.size() <= 320;
+}
+
+std::optional<AddressPattern> AddressPattern::parse(std::string_view text,
+                                                    const AddressRules& rules, std::string* error) {
+  auto fail = [&](std::string_view why) -> std::optional<AddressPattern> {
+    if (error) *error = "pattern '" + std::string(text) + "': " + std::string(why);
+    return std::nullopt;
+  };
+  auto t = trim(text);
+  auto at = t.find('@');
+  if (at == std::string_view::npos || t.find('@', at + 1) != std::string_view::npos)
+    return fail("must contain exactly one '@' (user@host, @domain, *@domain or *@*.domain)");
+  if (!is_clean(t)) return fail("must not contain spaces or control characters");
+  AddressPattern p;
+  p.text_ = std::string(t);
+  auto local = t.substr(0, at);
+  auto domain = t.substr(at + 1);
+  if (local == "*") local = {};
+  if (local.find('*') != std::string_view::npos)
+    return fail("'*' in a local part must stand alone");
+  p.local_ = rules.local_part_case_sensitive ? std::string(local) : lower(local);
+  if (domain.starts_with("*.")) {
+    p.subdomains_ = true;
+    domain.remove_prefix(2);
+  }
+  if (domain.empty() || domain.find('*') != std::string_view::npos || domain.starts_with('.'))
+    return fail("domain must be a name or '*.' followed by a name");
+  p.domain_ = lower(domain);
+  return p;
+}
+
+bool AddressPattern::matches(std::string_view address) const {
+  auto at = address.rfind('@');
+  if (at == std::string_view::npos) return false;
+  auto local = address.substr(0, at);
+  auto domain = address.substr(at + 1);
+  if (!local_.empty() && local != local_) return false;
+  if (!subdomains_) return domain == domain_;
+  return domain.size() > domain_.size() + 1 && domain.ends_with(domain_) &&
+         domain[domain.size() - domain_.size() - 1] == '.';
+}
+
+}  // namespace agentgate::policy

@@ -1,0 +1,21 @@
+// URL dispatch to a Store backend.
+#include <stdexcept>
+
+#include "registry/sqlite_store.hpp"
+#include "registry/store.hpp"
+
+namespace agentgate::registry {
+
+std::unique_ptr<Store> open_store(const std::string& url, bool create) {
+  constexpr std::string_view kSqlite = "sqlite://";
+  if (url.starts_with(kSqlite)) {
+    auto path = url.substr(kSqlite.size());
+    if (path.empty()) throw std::invalid_argument("store url '" + url + "' names no file");
+    return open_sqlite_store(path, create);
+  }
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://"))
+    throw StoreError("store url '" + url + "': the PostgreSQL backend is not built yet");
+  throw std::invalid_argument("store url '" + url + "' must start with sqlite:// or postgresql://");
+}
+
+}  // namespace agentgate::registry

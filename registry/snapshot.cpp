@@ -1,0 +1,48 @@
+// Snapshot construction. Index keys are string_views into the identities vector, so the vector
+// is filled first and never touched again.
+#include "registry/snapshot.hpp"
+
+namespace agentgate::registry {
+
+std::shared_ptr<const Snapshot> Snapshot::build(RegistryData data, policy::Time built_at) {
+  auto s = std::make_shared<Snapshot>();
+  s->generation_ = data.generation;
+  s->built_at_ = built_at;
+  s->identities_ = std::move(data.identities);
+  const auto& ids = s->identities_;
+  s->by_id_.reserve(ids.size());
+  s->by_inbox_.reserve(ids.size());
+  s->by_principal_.reserve(ids.size());
+  for (std::uint32_t i = 0; i < ids.size(); ++i) {
+    const auto& identity = ids[i];
+    bool live = !policy::is_terminal(identity.status);
+    s->by_id_.emplace(identity.id, i);
+    auto [it, inserted] = s->by_inbox_.emplace(identity.inbox, i);
+    if (!inserted) {
+      const auto& held = ids[it->second];
+      bool held_live = !policy::is_terminal(held.status);
+      if ((live && !held_live) || (live == held_live && identity.updated_at > held.updated_at))
+        it->second = i;
+    }
+    if (live)
+      for (const auto& p : identity.principals) s->by_principal_.emplace(p, i);
+  }
+  return s;
+}
+
+const policy::Identity* Snapshot::find(const Index& index, std::string_view key) const {
+  auto it = index.find(key);
+  return it == index.end() ? nullptr : &identities_[it->second];
+}
+
+const policy::Identity* Snapshot::by_id(std::string_view id) const {
+  return find(by_id_, id);
+}
+const policy::Identity* Snapshot::by_inbox(std::string_view inbox) const {
+  return find(by_inbox_, inbox);
+}
+const policy::Identity* Snapshot::by_principal(std::string_view principal) const {
+  return find(by_principal_, principal);
+}
+
+}  // namespace agentgate::registry

@@ -1,0 +1,89 @@
+// SQLite RAII wrapper.
+#include "registry/sqlite_db.hpp"
+
+#include <fmt/format.h>
+
+namespace agentgate::registry::sqlite {
+
+Stmt::Stmt(sqlite3* db, std::string_view sql) : db_(db) {
+  if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr) !=
+      SQLITE_OK)
+    throw StoreError(fmt::format("store: cannot prepare statement: {}", sqlite3_errmsg(db)));
+}
+
+Stmt::~Stmt() {
+  sqlite3_finalize(stmt_);
+}
+
+Stmt& Stmt::bind(int index, std::string_view text) {
+  sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+
+Stmt& Stmt::bind(int index, std::int64_t value) {
+  sqlite3_bind_int64(stmt_, index, value);
+  return *this;
+}
+
+Stmt& Stmt::bind_null(int index) {
+  sqlite3_bind_null(stmt_, index);
+  return *this;
+}
+
+Stmt& Stmt::bind_opt(int index, const std::optional<std::int64_t>& value) {
+  return value ? bind(index, *value) : bind_null(index);
+}
+
+bool Stmt::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  throw StoreError(fmt::format("store: {}", sqlite3_errmsg(db_)));
+}
+
+std::string Stmt::text(int col) const {
+  auto* p = sqlite3_column_text(stmt_, col);
+  return p ? std::string(reinterpret_cast<const char*>(p),
+                         static_cast<size_t>(sqlite3_column_bytes(stmt_, col)))
+           : std::string();
+}
+
+std::int64_t Stmt::integer(int col) const {
+  return sqlite3_column_int64(stmt_, col);
+}
+
+bool Stmt::is_null(int col) const {
+  return sqlite3_column_type(stmt_, col) == SQLITE_NULL;
+}
+
+Db::Db(const std::string& path, bool create) : path_(path) {
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
+    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw StoreError(fmt::format("store {}: cannot open: {}", path, msg));
+  }
+  sqlite3_busy_timeout(db_, 5000);
+  exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+}
+
+Db::~Db() {
+  sqlite3_close(db_);
+}
+
+void Db::exec(std::string_view sql) {
+  char* err = nullptr;
+  std::string s(sql);
+  if (sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errmsg(db_);
+    sqlite3_free(err);
+    throw StoreError(fmt::format("store {}: {}", path_, msg));
+  }
+}
+
+void Db::fail(std::string_view what) const {
+  throw StoreError(fmt::format("store {}: {}: {}", path_, what, sqlite3_errmsg(db_)));
+}
+
+}  // namespace agentgate::registry::sqlite

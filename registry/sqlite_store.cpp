@@ -1,0 +1,356 @@
+// The SQLite backend of Store: the embedded default for a single MTA host. WAL mode lets the
+// daemon read while agentgatectl writes; writes take the lock up front (BEGIN IMMEDIATE) so two
+// writers queue instead of failing half-way.
+#include "registry/sqlite_store.hpp"
+
+#include <fmt/format.h>
+
+#include "registry/codec.hpp"
+#include "registry/sqlite_db.hpp"
+
+namespace agentgate::registry {
+namespace {
+
+using policy::Identity;
+using sqlite::Stmt;
+
+// Schema migrations, applied in order; never edit a published one, append a new one.
+const char* const kMigrations[] = {
+    R"sql(
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO meta(key, value) VALUES ('generation', '0');
+CREATE TABLE identities (
+  id TEXT PRIMARY KEY,
+  inbox TEXT NOT NULL,
+  status TEXT NOT NULL,
+  purpose TEXT NOT NULL,
+  business_owner TEXT NOT NULL,
+  system_owner TEXT NOT NULL,
+  requester TEXT NOT NULL,
+  ig_reviewer TEXT NOT NULL,
+  actions INTEGER NOT NULL,
+  principals TEXT NOT NULL,
+  targets TEXT NOT NULL,
+  accept_from TEXT NOT NULL,
+  grant_issuers TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  revocation_trigger TEXT NOT NULL,
+  credential_type TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  round INTEGER NOT NULL,
+  renewal_expires_at INTEGER,
+  status_reason TEXT NOT NULL
+);
+CREATE INDEX identities_inbox ON identities(inbox);
+CREATE INDEX identities_expires ON identities(expires_at);
+CREATE TABLE principals (
+  principal TEXT NOT NULL,
+  identity_id TEXT NOT NULL REFERENCES identities(id),
+  PRIMARY KEY (principal, identity_id)
+);
+CREATE TABLE approvals (
+  identity_id TEXT NOT NULL REFERENCES identities(id),
+  round INTEGER NOT NULL,
+  role TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  comment TEXT NOT NULL,
+  PRIMARY KEY (identity_id, round, role)
+);
+CREATE TABLE audit (
+  seq INTEGER PRIMARY KEY,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  os_user TEXT NOT NULL,
+  action TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  details TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL
+);
+)sql",
+};
+
+constexpr const char* kIdentityColumns =
+    "id, inbox, status, purpose, business_owner, system_owner, requester, ig_reviewer, actions, "
+    "principals, targets, accept_from, grant_issuers, expires_at, revocation_trigger, "
+    "credential_type, created_at, updated_at, round, renewal_expires_at, status_reason";
+
+std::int64_t secs(policy::Time t) {
+  return t.time_since_epoch().count();
+}
+policy::Time from_secs(std::int64_t s) {
+  return policy::Time(std::chrono::seconds(s));
+}
+
+Identity read_identity(const Stmt& s) {
+  Identity i;
+  i.id = s.text(0);
+  i.inbox = s.text(1);
+  auto status = policy::parse_status(s.text(2));
+  if (!status)
+    throw StoreError(fmt::format("corrupt status '{}' for identity {}", s.text(2), i.id));
+  i.status = *status;
+  i.purpose = s.text(3);
+  i.business_owner = s.text(4);
+  i.system_owner = s.text(5);
+  i.requester = s.text(6);
+  i.ig_reviewer = s.text(7);
+  i.actions = policy::CapabilitySet::from_bits(static_cast<std::uint8_t>(s.integer(8)));
+  i.principals = split_lines(s.text(9));
+  i.targets = decode_targets(s.text(10));
+  i.accept_from = split_lines(s.text(11));
+  i.grant_issuers = split_lines(s.text(12));
+  i.expires_at = from_secs(s.integer(13));
+  i.revocation_trigger = s.text(14);
+  i.credential_type = s.text(15);
+  i.created_at = from_secs(s.integer(16));
+  i.updated_at = from_secs(s.integer(17));
+  i.round = static_cast<int>(s.integer(18));
+  if (!s.is_null(19)) i.renewal_expires_at = from_secs(s.integer(19));
+  i.status_reason = s.text(20);
+  return i;
+}
+
+AuditRecord read_audit(const Stmt& s) {
+  return {s.integer(0), s.text(1), s.text(2), s.text(3), s.text(4),
+          s.text(5),    s.text(6), s.text(7), s.text(8)};
+}
+
+class SqliteTx final : public StoreTx {
+ public:
+  explicit SqliteTx(sqlite::Db& db) : db_(db) {}
+
+  std::optional<Identity> find_identity(std::string_view id) override {
+    Stmt s(db_.handle(), fmt::format("SELECT {} FROM identities WHERE id = ?1", kIdentityColumns));
+    s.bind(1, id);
+    if (!s.step()) return std::nullopt;
+    auto identity = read_identity(s);
+    load_approvals(identity);
+    return identity;
+  }
+
+  std::optional<Identity> find_live_by_inbox(std::string_view inbox) override {
+    Stmt s(db_.handle(), fmt::format("SELECT {} FROM identities WHERE inbox = ?1 AND status NOT "
+                                     "IN ('revoked', 'rejected')",
+                                     kIdentityColumns));
+    s.bind(1, inbox);
+    if (!s.step()) return std::nullopt;
+    return read_identity(s);
+  }
+
+  bool is_agent_name(std::string_view name) override {
+    Stmt s(db_.handle(),
+           "SELECT 1 FROM identities WHERE id = ?1 OR inbox = lower(?1) UNION ALL "
+           "SELECT 1 FROM principals WHERE principal IN (?1, 'sasl:' || ?1, 'cert:' || ?1) "
+           "LIMIT 1");
+    s.bind(1, name);
+    return s.step();
+  }
+
+  std::optional<std::string> live_identity_for_principal(std::string_view principal) override {
+    Stmt s(db_.handle(),
+           "SELECT i.id FROM principals p JOIN identities i ON i.id = p.identity_id "
+           "WHERE p.principal = ?1 AND i.status NOT IN ('revoked', 'rejected') LIMIT 1");
+    s.bind(1, principal);
+    if (!s.step()) return std::nullopt;
+    return s.text(0);
+  }
+
+  void put_identity(const Identity& i) override {
+    Stmt s(db_.handle(),
+           fmt::format("INSERT OR REPLACE INTO identities ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+                       "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+                       kIdentityColumns));
+    s.bind(1, i.id).bind(2, i.inbox).bind(3, policy::to_string(i.status)).bind(4, i.purpose);
+    s.bind(5, i.business_owner).bind(6, i.system_owner).bind(7, i.requester).bind(8, i.ig_reviewer);
+    s.bind(9, std::int64_t{i.actions.bits()}).bind(10, join_lines(i.principals));
+    s.bind(11, encode_targets(i.targets)).bind(12, join_lines(i.accept_from));
+    s.bind(13, join_lines(i.grant_issuers)).bind(14, secs(i.expires_at));
+    s.bind(15, i.revocation_trigger).bind(16, i.credential_type).bind(17, secs(i.created_at));
+    s.bind(18, secs(i.updated_at)).bind(19, std::int64_t{i.round});
+    s.bind_opt(20, i.renewal_expires_at ? std::optional<std::int64_t>(secs(*i.renewal_expires_at))
+                                        : std::nullopt);
+    s.bind(21, i.status_reason);
+    s.run();
+    Stmt del(db_.handle(), "DELETE FROM principals WHERE identity_id = ?1");
+    del.bind(1, i.id).run();
+    for (const auto& p : i.principals) {
+      Stmt ins(db_.handle(),
+               "INSERT OR IGNORE INTO principals(principal, identity_id) VALUES (?1, ?2)");
+      ins.bind(1, p).bind(2, i.id).run();
+    }
+    for (const auto& a : i.approvals) {
+      Stmt ins(db_.handle(),
+               "INSERT OR IGNORE INTO approvals(identity_id, round, role, actor, at, comment) "
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+      ins.bind(1, i.id).bind(2, std::int64_t{i.round}).bind(3, policy::to_string(a.role));
+      ins.bind(4, a.actor).bind(5, secs(a.at)).bind(6, a.comment).run();
+    }
+  }
+
+  std::optional<AuditRecord> last_audit() override {
+    Stmt s(db_.handle(),
+           "SELECT seq, at, actor, os_user, action, subject, details, prev_hash, hash FROM audit "
+           "ORDER BY seq DESC LIMIT 1");
+    if (!s.step()) return std::nullopt;
+    return read_audit(s);
+  }
+
+  void insert_audit(const AuditRecord& r) override {
+    Stmt s(db_.handle(),
+           "INSERT INTO audit(seq, at, actor, os_user, action, subject, details, prev_hash, hash) "
+           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    s.bind(1, r.seq).bind(2, r.at).bind(3, r.actor).bind(4, r.os_user).bind(5, r.action);
+    s.bind(6, r.subject).bind(7, r.details).bind(8, r.prev_hash).bind(9, r.hash).run();
+  }
+
+ private:
+  void load_approvals(Identity& i) {
+    Stmt s(db_.handle(),
+           "SELECT role, actor, at, comment FROM approvals WHERE identity_id = ?1 AND round = ?2 "
+           "ORDER BY at, role");
+    s.bind(1, i.id).bind(2, std::int64_t{i.round});
+    while (s.step()) {
+      auto role = policy::parse_approval_role(s.text(0));
+      if (!role) throw StoreError("corrupt approval role '" + s.text(0) + "'");
+      i.approvals.push_back({*role, s.text(1), from_secs(s.integer(2)), s.text(3)});
+    }
+  }
+
+  sqlite::Db& db_;
+};
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(const std::string& path, bool create) : db_(path, create) {}
+
+  int migrate() override {
+    int version = schema_version();
+    int total = static_cast<int>(std::size(kMigrations));
+    if (version > total)
+      throw StoreError(
+          fmt::format("store schema version {} is newer than this agentgate ({})", version, total));
+    db_.exec("BEGIN IMMEDIATE");
+    try {
+      if (version == 0)
+        db_.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+      for (int v = version; v < total; ++v) db_.exec(kMigrations[v]);
+      db_.exec("DELETE FROM schema_version");
+      Stmt s(db_.handle(), "INSERT INTO schema_version(version) VALUES (?1)");
+      s.bind(1, std::int64_t{total}).run();
+      db_.exec("COMMIT");
+    } catch (...) {
+      db_.exec("ROLLBACK");
+      throw;
+    }
+    return total - version;
+  }
+
+  int schema_version() override {
+    Stmt exists(db_.handle(),
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
+    if (!exists.step()) return 0;
+    Stmt s(db_.handle(), "SELECT version FROM schema_version");
+    return s.step() ? static_cast<int>(s.integer(0)) : 0;
+  }
+
+  std::uint64_t generation() override {
+    require_schema();
+    Stmt s(db_.handle(), "SELECT value FROM meta WHERE key = 'generation'");
+    if (!s.step()) throw StoreError("store has no generation counter");
+    return std::stoull(s.text(0));
+  }
+
+  void write(const std::function<void(StoreTx&)>& fn) override {
+    require_schema();
+    db_.exec("BEGIN IMMEDIATE");
+    try {
+      SqliteTx tx(db_);
+      fn(tx);
+      db_.exec(
+          "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
+          "WHERE key = 'generation'");
+      db_.exec("COMMIT");
+    } catch (...) {
+      sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  }
+
+  void read(const std::function<void(StoreTx&)>& fn) override {
+    require_schema();
+    db_.exec("BEGIN");
+    try {
+      SqliteTx tx(db_);
+      fn(tx);
+      db_.exec("COMMIT");
+    } catch (...) {
+      sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  }
+
+  RegistryData load_registry() override {
+    require_schema();
+    RegistryData data;
+    db_.exec("BEGIN");
+    try {
+      Stmt g(db_.handle(), "SELECT value FROM meta WHERE key = 'generation'");
+      if (!g.step()) throw StoreError("store has no generation counter");
+      data.generation = std::stoull(g.text(0));
+      Stmt s(db_.handle(), fmt::format("SELECT {} FROM identities", kIdentityColumns));
+      while (s.step()) data.identities.push_back(read_identity(s));
+      db_.exec("COMMIT");
+    } catch (...) {
+      sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+    return data;
+  }
+
+  std::vector<Identity> list_identities(const IdentityFilter& f) override {
+    require_schema();
+    std::string sql = fmt::format("SELECT {} FROM identities WHERE 1 = 1", kIdentityColumns);
+    if (f.stored_status) sql += " AND status = ?1";
+    if (f.expires_before) sql += " AND expires_at < ?2";
+    sql += " ORDER BY id";
+    Stmt s(db_.handle(), sql);
+    if (f.stored_status) s.bind(1, policy::to_string(*f.stored_status));
+    if (f.expires_before) s.bind(2, secs(*f.expires_before));
+    std::vector<Identity> out;
+    while (s.step()) out.push_back(read_identity(s));
+    return out;
+  }
+
+  std::vector<AuditRecord> audit_records(std::int64_t from_seq) override {
+    require_schema();
+    Stmt s(db_.handle(),
+           "SELECT seq, at, actor, os_user, action, subject, details, prev_hash, hash FROM audit "
+           "WHERE seq >= ?1 ORDER BY seq");
+    s.bind(1, from_seq);
+    std::vector<AuditRecord> out;
+    while (s.step()) out.push_back(read_audit(s));
+    return out;
+  }
+
+ private:
+  void require_schema() {
+    if (checked_) return;
+    if (schema_version() == 0)
+      throw StoreError("store is not initialised; run 'agentgatectl init' first");
+    checked_ = true;
+  }
+
+  sqlite::Db db_;
+  bool checked_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, bool create) {
+  return std::make_unique<SqliteStore>(path, create);
+}
+
+}  // namespace agentgate::registry

@@ -1,0 +1,90 @@
+// The Store interface: everything the registry persists, behind calls that any transactional
+// SQL engine can implement. Backends: SQLite (sqlite:///path) now, PostgreSQL later. Callers see
+// no engine-specific semantics: every write runs in one transaction that also bumps the registry
+// generation, which readers poll to learn that something changed.
+//
+// A Store object is used from one thread at a time; the daemon gives its control thread its own.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "policy/identity.hpp"
+
+namespace agentgate::registry {
+
+// The store cannot be reached, is locked past the timeout, or holds data it cannot read.
+// Never a "not found": callers turn it into exit status 3 or a tempfail.
+struct StoreError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct AuditRecord {
+  std::int64_t seq = 0;
+  std::string at;       // ISO 8601 with milliseconds, UTC
+  std::string actor;    // --actor
+  std::string os_user;  // the OS user who ran the command
+  std::string action;   // e.g. "identity.approve"
+  std::string subject;  // e.g. the identity id
+  std::string details;  // canonical JSON object text
+  std::string prev_hash;
+  std::string hash;
+};
+
+// Operations available inside a transaction.
+class StoreTx {
+ public:
+  virtual ~StoreTx() = default;
+  virtual std::optional<policy::Identity> find_identity(std::string_view id) = 0;
+  // The non-terminal identity owning this normalised inbox, if any.
+  virtual std::optional<policy::Identity> find_live_by_inbox(std::string_view inbox) = 0;
+  // Is this an identity id, an inbox, or a principal (with or without kind prefix) of any identity?
+  virtual bool is_agent_name(std::string_view name) = 0;
+  // The id of the non-terminal identity bound to this principal, if any.
+  virtual std::optional<std::string> live_identity_for_principal(std::string_view principal) = 0;
+  virtual void put_identity(const policy::Identity& identity) = 0;  // insert or replace
+  virtual std::optional<AuditRecord> last_audit() = 0;
+  virtual void insert_audit(const AuditRecord& record) = 0;
+};
+
+struct RegistryData {
+  std::uint64_t generation = 0;
+  std::vector<policy::Identity> identities;
+};
+
+struct IdentityFilter {
+  std::optional<policy::Status> stored_status;  // coarse pre-filter; callers apply effective status
+  std::optional<policy::Time> expires_before;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  // Applies pending schema migrations; idempotent. Returns the number applied.
+  virtual int migrate() = 0;
+  // 0 when the store was never initialised.
+  virtual int schema_version() = 0;
+  virtual std::uint64_t generation() = 0;
+  // Runs fn in one write transaction. Commits, bumping the generation, iff fn returns normally;
+  // any exception rolls everything back and propagates.
+  virtual void write(const std::function<void(StoreTx&)>& fn) = 0;
+  // Runs fn in one read-only transaction (a consistent view).
+  virtual void read(const std::function<void(StoreTx&)>& fn) = 0;
+  // Everything a Snapshot needs, read consistently, without approval history.
+  virtual RegistryData load_registry() = 0;
+  virtual std::vector<policy::Identity> list_identities(const IdentityFilter& filter) = 0;
+  virtual std::vector<AuditRecord> audit_records(std::int64_t from_seq) = 0;
+};
+
+// Opens the store a URL names: sqlite:///abs/path or postgresql://...
+// Throws StoreError for an unreachable store and std::invalid_argument for a bad URL.
+// With create=false a missing database is a StoreError ("run agentgatectl init").
+std::unique_ptr<Store> open_store(const std::string& url, bool create = false);
+
+}  // namespace agentgate::registry
