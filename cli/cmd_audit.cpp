@@ -63,6 +63,7 @@ void add_audit_commands(CLI::App& app, Context& ctx) {
         auto t = common::parse_when(*since, common::now_seconds(), true);
         if (!t) throw UsageError(fmt::format("--since '{}' is not a duration or date", *since));
         from = common::format_iso8601(*t);
+        from.insert(from.size() - 1, ".000");  // r.at has milliseconds: compare like with like
       }
       nlohmann::json out = nlohmann::json::array();
       for (const auto& r : ctx.store().audit_records(1)) {

@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   add_admin_commands(app, ctx);
   add_identity_commands(app, ctx);
   add_audit_commands(app, ctx);
+  add_events_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -85,18 +85,22 @@ class Section {
     return n->as_table();
   }
   [[noreturn]] void fail(const toml::node& n, std::string_view key, std::string_view why) const {
-    throw ConfigError(fmt::format("{}: key '{}.{}' {}", where(file_, n.source()), name_, key, why));
+    throw ConfigError(
+        fmt::format("{}: key '{}' {}", where(file_, n.source()), qualified(key), why));
   }
   void finish() const {
     if (!table_) return;
     for (const auto& [k, v] : *table_) {
       if (!used_.count(std::string(k.str())))
         throw ConfigError(
-            fmt::format("{}: unknown key '{}.{}'", where(file_, v.source()), name_, k.str()));
+            fmt::format("{}: unknown key '{}'", where(file_, v.source()), qualified(k.str())));
     }
   }
 
  private:
+  std::string qualified(std::string_view key) const {
+    return name_.empty() ? std::string(key) : fmt::format("{}.{}", name_, key);
+  }
   const toml::node* peek(std::string_view key) const { return table_ ? table_->get(key) : nullptr; }
   const toml::node* take(std::string_view key) {
     used_.insert(std::string(key));
@@ -130,7 +134,7 @@ void read_milter(Section s, MilterSettings& m) {
   s.finish();
 }
 
-void read_policy(Section s, PolicySettings& p, const std::string& file) {
+void read_policy(Section s, policy::PolicySettings& p, const std::string& file) {
   std::string mode = p.mode == Mode::enforce ? "enforce" : "monitor";
   s.str("mode", mode);
   if (mode != "enforce" && mode != "monitor")
@@ -176,11 +180,6 @@ std::string default_gateway() {
 }
 
 }  // namespace
-
-policy::Action PolicySettings::action_for(policy::Reason r) const {
-  auto it = actions.find(r);
-  return it == actions.end() ? policy::default_action(r) : it->second;
-}
 
 Config parse_config(std::string_view text, const std::string& source) {
   toml::table root;

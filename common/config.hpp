@@ -10,6 +10,7 @@
 
 #include "policy/governance.hpp"
 #include "policy/reason.hpp"
+#include "policy/settings.hpp"
 
 namespace agentgate::common {
 
@@ -17,7 +18,7 @@ struct ConfigError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class Mode { enforce, monitor };
+using policy::Mode;
 
 struct MilterSettings {
   std::string socket = "unix:/run/agentgate/milter.sock";
@@ -38,19 +39,6 @@ struct StoreSettings {
   std::chrono::milliseconds poll_interval{200};
 };
 
-struct PolicySettings {
-  Mode mode = Mode::enforce;
-  std::vector<std::string> agent_domains;
-  std::vector<std::string> agent_inboxes;
-  std::string audience;
-  bool require_proof = true;
-  std::chrono::seconds clock_skew{60};
-  std::string gateway;  // authserv-id in AgentGate-Result; defaults to the host name
-  policy::AddressRules address_rules;
-  std::map<policy::Reason, policy::Action> actions;  // only the overrides
-  policy::Action action_for(policy::Reason r) const;
-};
-
 struct EventSettings {
   std::string path = "/var/log/agentgate/events.jsonl";
   bool tempfail_on_write_error = true;
@@ -66,7 +54,7 @@ struct Config {
   MilterSettings milter;
   ControlSettings control;
   StoreSettings store;
-  PolicySettings policy;
+  policy::PolicySettings policy;
   policy::GovernanceRules governance;  // agent domains and address rules copied from [policy]
   EventSettings events;
   MtaSettings mta;

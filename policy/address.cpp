@@ -51,6 +51,49 @@ bool is_valid_address(std::string_view address) {
          address.size() <= 320;
 }
 
+std::vector<std::string> extract_mailboxes(std::string_view value, const AddressRules& rules) {
+  std::vector<std::string> out;
+  std::string part, angle;
+  bool in_quote = false, in_angle = false, had_angle = false;
+  int comment = 0;
+  auto flush = [&] {
+    auto text = had_angle ? angle : part;
+    auto t = trim(text);
+    if (!t.empty()) out.push_back(normalize_address(t, rules));
+    part.clear();
+    angle.clear();
+    had_angle = false;
+  };
+  for (size_t i = 0; i < value.size(); ++i) {
+    char c = value[i];
+    if (in_quote) {
+      if (c == '\\' && i + 1 < value.size()) ++i;
+      else if (c == '"') in_quote = false;
+      continue;
+    }
+    if (comment > 0) {
+      if (c == '\\' && i + 1 < value.size()) ++i;
+      else if (c == '(') ++comment;
+      else if (c == ')') --comment;
+      continue;
+    }
+    if (in_angle) {
+      if (c == '>') in_angle = false;
+      else angle += c;
+      continue;
+    }
+    switch (c) {
+      case '"': in_quote = true; break;
+      case '(': comment = 1; break;
+      case '<': in_angle = true; had_angle = true; angle.clear(); break;
+      case ',': flush(); break;
+      default: part += c;
+    }
+  }
+  flush();
+  return out;
+}
+
 std::optional<AddressPattern> AddressPattern::parse(std::string_view text,
                                                     const AddressRules& rules, std::string* error) {
   auto fail = [&](std::string_view why) -> std::optional<AddressPattern> {

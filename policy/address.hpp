@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace agentgate::policy {
 
@@ -24,6 +25,11 @@ std::string_view domain_of(std::string_view address);
 // True for a syntactically plausible address: one '@', non-empty local part and domain, no
 // whitespace or control characters.
 bool is_valid_address(std::string_view address);
+
+// The mailboxes of an address-list header value such as From: ("Name" <a@b>, c@d (comment)),
+// normalised. Quoted strings and comments are honoured; group syntax is not expanded.
+std::vector<std::string> extract_mailboxes(std::string_view header_value,
+                                           const AddressRules& rules = {});
 
 // A pattern: `user@host` (exact), `@domain` or `*@domain` (any mailbox at that domain),
 // `*@*.domain` (any mailbox at any subdomain of domain, not domain itself), `user@*.domain`.

@@ -3,6 +3,7 @@
 #include "policy/governance.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <regex>
 
 #include <fmt/format.h>
@@ -156,6 +157,29 @@ bool is_ig_reviewer_of(const Identity& id, std::string_view actor, const Governa
   return contains(rules.ig_reviewers, actor);
 }
 
+// The names of the identity being requested are agent names too: it is one once stored.
+class DraftDirectory final : public AgentDirectory {
+ public:
+  DraftDirectory(const Identity& draft, const AgentDirectory& agents)
+      : draft_(draft), agents_(agents) {}
+  bool is_agent(std::string_view name) const override {
+    if (agents_.is_agent(name) || name == draft_.id) return true;
+    std::string lower(name);
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (lower == draft_.inbox) return true;
+    return std::any_of(draft_.principals.begin(), draft_.principals.end(),
+                       [&](const std::string& p) {
+                         return p == name || p == fmt::format("sasl:{}", name) ||
+                                p == fmt::format("cert:{}", name);
+                       });
+  }
+
+ private:
+  const Identity& draft_;
+  const AgentDirectory& agents_;
+};
+
 Identity touched(Identity next, Time now) {
   next.updated_at = now;
   return next;
@@ -164,7 +188,8 @@ Identity touched(Identity next, Time now) {
 }  // namespace
 
 Result<Identity> request_identity(Identity d, std::string_view actor, const GovernanceRules& rules,
-                                  const AgentDirectory& agents, Time now) {
+                                  const AgentDirectory& directory, Time now) {
+  DraftDirectory agents(d, directory);
   if (auto r = check_actor(actor, agents)) return *r;
   if (auto r = validate_fields(d, rules, agents)) return *r;
   if (auto r = check_requester(d, actor)) return *r;

@@ -36,10 +36,13 @@ enum class Reason {
   inbox_receive_not_permitted,
   sender_not_trusted,
   store_unavailable,
-  internal_error,
+  // Added by agentgate beyond the SPEC's initial list (never renamed, only appended):
+  internal_error,           // agentgate could not decide (tempfail)
+  identity_rejected,        // the sender's identity request was rejected: it never existed
+  unknown_agent_recipient,  // a mailbox in an agent domain that is not a registered identity
 };
 
-inline constexpr std::array<std::string_view, 28> kReasonNames = {
+inline constexpr std::array<std::string_view, 30> kReasonNames = {
     "unknown_agent_sender",
     "identity_pending",
     "identity_suspended",
@@ -67,7 +70,7 @@ inline constexpr std::array<std::string_view, 28> kReasonNames = {
     "inbox_receive_not_permitted",
     "sender_not_trusted",
     "store_unavailable",
-    "internal_error",
+    "internal_error", "identity_rejected", "unknown_agent_recipient",
 };
 
 constexpr std::string_view to_string(Reason r) {

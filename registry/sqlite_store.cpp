@@ -3,6 +3,8 @@
 // writers queue instead of failing half-way.
 #include "registry/sqlite_store.hpp"
 
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include "registry/codec.hpp"
@@ -140,6 +142,15 @@ class SqliteTx final : public StoreTx {
     return read_identity(s);
   }
 
+  std::optional<Identity> find_by_inbox(std::string_view inbox) override {
+    Stmt s(db_.handle(), fmt::format("SELECT {} FROM identities WHERE inbox = ?1 ORDER BY status "
+                                     "IN ('revoked', 'rejected'), updated_at DESC LIMIT 1",
+                                     kIdentityColumns));
+    s.bind(1, inbox);
+    if (!s.step()) return std::nullopt;
+    return read_identity(s);
+  }
+
   bool is_agent_name(std::string_view name) override {
     Stmt s(db_.handle(),
            "SELECT 1 FROM identities WHERE id = ?1 OR inbox = lower(?1) UNION ALL "
@@ -181,6 +192,9 @@ class SqliteTx final : public StoreTx {
                "INSERT OR IGNORE INTO principals(principal, identity_id) VALUES (?1, ?2)");
       ins.bind(1, p).bind(2, i.id).run();
     }
+    // The round's approvals are exactly i.approvals: a rejected renewal clears them.
+    Stmt del_approvals(db_.handle(), "DELETE FROM approvals WHERE identity_id = ?1 AND round = ?2");
+    del_approvals.bind(1, i.id).bind(2, std::int64_t{i.round}).run();
     for (const auto& a : i.approvals) {
       Stmt ins(db_.handle(),
                "INSERT OR IGNORE INTO approvals(identity_id, round, role, actor, at, comment) "
@@ -350,6 +364,8 @@ class SqliteStore final : public Store {
 }  // namespace
 
 std::unique_ptr<Store> open_sqlite_store(const std::string& path, bool create) {
+  if (!create && !std::filesystem::exists(path))
+    throw StoreError(fmt::format("store {} does not exist; run 'agentgatectl init' first", path));
   return std::make_unique<SqliteStore>(path, create);
 }
 

@@ -44,6 +44,8 @@ class StoreTx {
   virtual std::optional<policy::Identity> find_identity(std::string_view id) = 0;
   // The non-terminal identity owning this normalised inbox, if any.
   virtual std::optional<policy::Identity> find_live_by_inbox(std::string_view inbox) = 0;
+  // The identity owning this normalised inbox: the live one if any, else the latest terminal one.
+  virtual std::optional<policy::Identity> find_by_inbox(std::string_view inbox) = 0;
   // Is this an identity id, an inbox, or a principal (with or without kind prefix) of any identity?
   virtual bool is_agent_name(std::string_view name) = 0;
   // The id of the non-terminal identity bound to this principal, if any.

@@ -1,0 +1,199 @@
+// The decision rules of SPEC section 5. Each check appends a Finding; the verdict's action is
+// the most severe action among the findings' configured actions.
+#include "policy/engine.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace agentgate::policy {
+namespace {
+
+struct Finding {
+  Reason reason;
+  std::string detail;
+};
+
+bool governed(std::string_view address, const Lookup& l, const PolicySettings& s) {
+  return s.in_agent_domain(address) || s.listed_inbox(address) || l.identity != nullptr;
+}
+
+std::optional<Finding> sender_state(const Identity& id, Time now) {
+  auto status = effective_status(id, now);
+  auto said = [&](Reason r) {
+    return Finding{r, fmt::format("identity {} is {}", id.id, to_string(status))};
+  };
+  switch (status) {
+    case Status::active: return std::nullopt;
+    case Status::requested:
+    case Status::owner_approved: return said(Reason::identity_pending);
+    case Status::suspended: return said(Reason::identity_suspended);
+    case Status::revoked: return said(Reason::identity_revoked);
+    case Status::expired: return said(Reason::identity_expired);
+    case Status::rejected: return said(Reason::identity_rejected);
+  }
+  return said(Reason::internal_error);
+}
+
+bool principal_bound(const Identity& id, const MessageFacts& f) {
+  return std::any_of(id.principals.begin(), id.principals.end(), [&](const std::string& p) {
+    if (!f.auth_login.empty() && p.starts_with("sasl:") && p.substr(5) == f.auth_login) return true;
+    return !f.cert_subject.empty() && p.starts_with("cert:") && p.substr(5) == f.cert_subject;
+  });
+}
+
+bool matches_any(const std::vector<std::string>& patterns, std::string_view address,
+                 const AddressRules& rules) {
+  return std::any_of(patterns.begin(), patterns.end(), [&](const std::string& text) {
+    auto p = AddressPattern::parse(text, rules, nullptr);
+    return p && p->matches(address);
+  });
+}
+
+bool target_allowed(const Identity& id, Capability act, std::string_view rcpt,
+                    const AddressRules& rules) {
+  auto it = id.targets.find(act);
+  return it != id.targets.end() && matches_any(it->second, rcpt, rules);
+}
+
+bool any_target_allowed(const Identity& id, std::string_view rcpt, const AddressRules& rules) {
+  return std::any_of(id.targets.begin(), id.targets.end(), [&](const auto& entry) {
+    return id.actions.has(entry.first) && matches_any(entry.second, rcpt, rules);
+  });
+}
+
+// Until the proof names the action, a message answering another is a reply, else a send.
+Capability inferred_action(const MessageFacts& f) {
+  return f.in_reply_to.empty() ? Capability::send : Capability::reply;
+}
+
+std::optional<Finding> inbox_state(const Lookup& l, std::string_view rcpt, Time now) {
+  if (l.status == LookupStatus::unavailable)
+    return Finding{Reason::store_unavailable, "registry unavailable"};
+  if (l.status == LookupStatus::not_found)
+    return Finding{Reason::unknown_agent_recipient,
+                   fmt::format("{} is not a registered agent inbox", rcpt)};
+  const auto& id = *l.identity;
+  auto status = effective_status(id, now);
+  if (status != Status::active)
+    return Finding{Reason::inbox_inactive, fmt::format("inbox {} ({}) is {}", rcpt, id.id,
+                                                       to_string(status))};
+  if (!id.actions.has(Capability::receive))
+    return Finding{Reason::inbox_receive_not_permitted,
+                   fmt::format("identity {} may not receive mail", id.id)};
+  return std::nullopt;
+}
+
+void check_outbound(const MessageFacts& f, const Identity& id, const PolicySettings& s,
+                    std::vector<Finding>& out) {
+  if (auto state = sender_state(id, f.now)) {
+    out.push_back(*state);
+    return;  // nothing else matters for an identity that may not send at all
+  }
+  if (!principal_bound(id, f))
+    out.push_back({Reason::principal_mismatch,
+                   f.auth_login.empty() && f.cert_subject.empty()
+                       ? fmt::format("identity {} must authenticate (SMTP AUTH or client "
+                                     "certificate)",
+                                     id.id)
+                       : fmt::format("login '{}' is not a principal of identity {}",
+                                     f.auth_login.empty() ? f.cert_subject : f.auth_login, id.id)});
+  bool from_ok = f.from_addresses.size() == 1 && f.from_addresses.front() == f.mail_from;
+  if (!from_ok)
+    out.push_back({Reason::header_from_mismatch,
+                   fmt::format("header From must be exactly {}", f.mail_from)});
+  auto act = inferred_action(f);
+  if (!id.actions.has(act)) {
+    out.push_back({Reason::action_not_permitted,
+                   fmt::format("identity {} may not {}", id.id, to_string(act))});
+  } else {
+    for (const auto& rcpt : f.recipients)
+      if (!target_allowed(id, act, rcpt, s.address_rules)) {
+        out.push_back({Reason::recipient_not_permitted,
+                       fmt::format("{} is not a {} target of identity {}", rcpt, to_string(act),
+                                   id.id)});
+        break;
+      }
+  }
+  if (s.require_proof && f.agent_proofs.empty())
+    out.push_back({Reason::proof_missing, "an Agent-Proof header is required"});
+}
+
+Action most_severe(const std::vector<Finding>& findings, const PolicySettings& s) {
+  Action a = Action::accept;
+  for (const auto& f : findings) a = std::max(a, s.action_for(f.reason));
+  return a;
+}
+
+}  // namespace
+
+RecipientCheck check_recipient(const MessageFacts& f, std::string_view rcpt,
+                               const IdentityLookup& registry, const PolicySettings& s) {
+  RecipientCheck r;
+  auto conclude = [&](const Finding& finding, std::string identity, unsigned direction) {
+    r.direction = direction;
+    r.reason = finding.reason;
+    r.detail = finding.detail;
+    r.identity = std::move(identity);
+    r.action = s.action_for(finding.reason);
+    return r;
+  };
+  auto sender = registry.by_inbox(f.mail_from);
+  if (!f.mail_from.empty() && governed(f.mail_from, sender, s)) {
+    if (sender.status == LookupStatus::unavailable)
+      return conclude({Reason::store_unavailable, "registry unavailable"}, "", kOutbound);
+    const auto* id = sender.identity;
+    if (id && !sender_state(*id, f.now) && !any_target_allowed(*id, rcpt, s.address_rules))
+      return conclude({Reason::recipient_not_permitted,
+                       fmt::format("{} is not a target of identity {}", rcpt, id->id)},
+                      id->id, kOutbound);
+  }
+  auto inbox = registry.by_inbox(rcpt);
+  if (governed(rcpt, inbox, s))
+    if (auto finding = inbox_state(inbox, rcpt, f.now))
+      return conclude(*finding, inbox.identity ? inbox.identity->id : "", kInbound);
+  return r;
+}
+
+Verdict evaluate(const MessageFacts& f, const IdentityLookup& registry, const PolicySettings& s) {
+  Verdict v;
+  std::vector<Finding> findings;
+  auto sender = registry.by_inbox(f.mail_from);
+  if (!f.mail_from.empty() && governed(f.mail_from, sender, s)) {
+    v.directions |= kOutbound;
+    if (sender.status == LookupStatus::unavailable) {
+      findings.push_back({Reason::store_unavailable, "registry unavailable"});
+    } else if (sender.status == LookupStatus::not_found) {
+      findings.push_back({Reason::unknown_agent_sender,
+                          fmt::format("{} is not a registered agent identity", f.mail_from)});
+    } else {
+      v.sender_identity = sender.identity->id;
+      check_outbound(f, *sender.identity, s, findings);
+    }
+  }
+  for (const auto& rcpt : f.recipients) {
+    auto inbox = registry.by_inbox(rcpt);
+    if (!governed(rcpt, inbox, s)) continue;
+    v.directions |= kInbound;
+    if (inbox.identity && inbox.status == LookupStatus::found)
+      v.recipient_identities.push_back(inbox.identity->id);
+    if (auto finding = inbox_state(inbox, rcpt, f.now)) {
+      findings.push_back(*finding);
+    } else if (!matches_any(inbox.identity->accept_from, f.mail_from, s.address_rules)) {
+      v.untrusted = true;
+      findings.push_back({Reason::sender_not_trusted,
+                          fmt::format("{} is not trusted by inbox {}",
+                                      f.mail_from.empty() ? "<>" : f.mail_from, rcpt)});
+    }
+  }
+  for (const auto& finding : findings) {
+    if (std::find(v.reasons.begin(), v.reasons.end(), finding.reason) == v.reasons.end())
+      v.reasons.push_back(finding.reason);
+  }
+  v.would_action = most_severe(findings, s);
+  v.action = s.mode == Mode::monitor ? Action::accept : v.would_action;
+  if (!findings.empty()) v.detail = findings.front().detail;
+  return v;
+}
+
+}  // namespace agentgate::policy
