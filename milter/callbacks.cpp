@@ -1,0 +1,296 @@
+// The thin libmilter adapter. Callbacks gather MessageFacts into the per-connection Session and,
+// at RCPT and end of message, hand them to the pure policy engine; only here does a Verdict
+// become smfi_setreply / smfi_quarantine / header edits / an sfsistat. Every callback runs
+// inside guarded(), the one exception barrier at the C boundary: any internal error tempfails.
+#include "milter/callbacks.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <strings.h>
+
+#include <fmt/format.h>
+
+#include "common/timefmt.hpp"
+#include "milter/decision_event.hpp"
+#include "milter/runtime.hpp"
+#include "milter/session.hpp"
+#include "policy/engine.hpp"
+
+namespace agentgate::milter {
+namespace {
+
+Runtime* g_runtime = nullptr;
+
+Session* session_of(SMFICTX* ctx) {
+  return static_cast<Session*>(smfi_getpriv(ctx));
+}
+
+Session& ensure_session(SMFICTX* ctx) {
+  if (auto* s = session_of(ctx)) return *s;
+  auto* s = new Session();
+  if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
+    delete s;
+    throw std::runtime_error("smfi_setpriv failed");
+  }
+  return *s;
+}
+
+std::string macro(SMFICTX* ctx, const char* name) {
+  const char* v = smfi_getsymval(ctx, const_cast<char*>(name));
+  return v ? v : "";
+}
+
+template <typename F>
+sfsistat guarded(SMFICTX* ctx, const char* stage, F&& body) noexcept {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    log_error(fmt::format("internal error at {}: {}; tempfailing", stage, e.what()));
+  } catch (...) {
+    log_error(fmt::format("internal error at {}; tempfailing", stage));
+  }
+  if (g_runtime) ++g_runtime->counters.internal_errors;
+  smfi_setreply(ctx, const_cast<char*>("451"), const_cast<char*>("4.7.1"),
+                const_cast<char*>("agentgate: internal_error: could not decide, try again later"));
+  return SMFIS_TEMPFAIL;
+}
+
+std::string address_of(const sockaddr* sa) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (!sa) return "";
+  if (sa->sa_family == AF_INET)
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, buf, sizeof buf);
+  else if (sa->sa_family == AF_INET6)
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, buf, sizeof buf);
+  return buf;
+}
+
+// Records the decision; false when the event could not be written and config says that must
+// not pass.
+bool record(const Decision& d, const common::Config& cfg) {
+  auto event = ecs_event(d, cfg.policy, g_runtime->hostname);
+  bool written = g_runtime->events.append(event);
+  log_info(log_line(d) + (written ? "" : " [event log write FAILED]"));
+  return written || !cfg.events.tempfail_on_write_error;
+}
+
+void count(policy::Action a) {
+  auto& c = g_runtime->counters;
+  switch (a) {
+    case policy::Action::accept:
+      ++c.accepted;
+      break;
+    case policy::Action::reject:
+      ++c.rejected;
+      break;
+    case policy::Action::tempfail:
+      ++c.tempfailed;
+      break;
+    case policy::Action::quarantine:
+      ++c.quarantined;
+      break;
+  }
+}
+
+sfsistat refuse(SMFICTX* ctx, policy::Action action, const std::string& text) {
+  bool reject = action == policy::Action::reject;
+  smfi_setreply(ctx, const_cast<char*>(reject ? "550" : "451"),
+                const_cast<char*>(reject ? "5.7.1" : "4.7.1"), const_cast<char*>(text.c_str()));
+  return reject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+}
+
+sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long,
+                      unsigned long, unsigned long* pf0, unsigned long* pf1, unsigned long* pf2,
+                      unsigned long* pf3) {
+  return guarded(ctx, "negotiate", [&] {
+    ensure_session(ctx);
+    *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST);
+    // Steps agentgate never looks at: the MTA skips them entirely.
+    *pf1 = f1 & (SMFIP_NOHELO | SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN | SMFIP_NODATA);
+    *pf2 = 0;
+    *pf3 = 0;
+    if (f0 & SMFIF_SETSYMLIST) {
+      smfi_setsymlist(ctx, SMFIM_ENVFROM,
+                      const_cast<char*>("{auth_authen} {auth_type} {cert_subject} i"));
+      smfi_setsymlist(ctx, SMFIM_EOM, const_cast<char*>("i {auth_authen}"));
+    }
+    return SMFIS_CONTINUE;
+  });
+}
+
+sfsistat on_connect(SMFICTX* ctx, char*, _SOCK_ADDR* addr) {
+  return guarded(ctx, "connect", [&] {
+    auto& s = ensure_session(ctx);
+    s.client_addr = address_of(addr);
+    s.reset_message();
+    return SMFIS_CONTINUE;
+  });
+}
+
+sfsistat on_envfrom(SMFICTX* ctx, char** argv) {
+  return guarded(ctx, "mail", [&] {
+    auto& s = ensure_session(ctx);
+    s.reset_message();  // a new transaction: nothing of an earlier one survives
+    s.in_message = true;
+    const auto& rules = g_runtime->config.load()->policy.address_rules;
+    s.facts.mail_from = policy::normalize_address(argv[0] ? argv[0] : "", rules);
+    s.facts.auth_login = macro(ctx, "{auth_authen}");
+    s.facts.cert_subject = macro(ctx, "{cert_subject}");
+    s.facts.queue_id = macro(ctx, "i");
+    return SMFIS_CONTINUE;
+  });
+}
+
+sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
+  return guarded(ctx, "rcpt", [&] {
+    auto& s = ensure_session(ctx);
+    auto cfg = g_runtime->config.load();
+    auto rcpt = policy::normalize_address(argv[0] ? argv[0] : "", cfg->policy.address_rules);
+    s.facts.now = common::now_seconds();
+    auto check =
+        policy::check_recipient(s.facts, rcpt, *g_runtime->registry.rcpt_view(), cfg->policy);
+    bool refusable =
+        check.action == policy::Action::reject || check.action == policy::Action::tempfail;
+    if (!check.reason || !refusable) {
+      s.facts.recipients.push_back(rcpt);
+      return SMFIS_CONTINUE;
+    }
+    Decision d{make_event_id(), "rcpt", &s.facts, {}, {rcpt}};
+    d.verdict.reasons = {*check.reason};
+    d.verdict.would_action = check.action;
+    d.verdict.detail = check.detail;
+    d.verdict.directions = check.direction;
+    if (check.direction == policy::kOutbound)
+      d.verdict.sender_identity = check.identity;
+    else
+      d.verdict.recipient_identities = {check.identity};
+    bool monitor = cfg->policy.mode == policy::Mode::monitor;
+    d.verdict.action = monitor ? policy::Action::accept : check.action;
+    bool recorded = record(d, *cfg);
+    if (monitor && recorded) {
+      s.facts.recipients.push_back(rcpt);
+      return SMFIS_CONTINUE;
+    }
+    return refuse(ctx, monitor ? policy::Action::tempfail : check.action, reply_text(d));
+  });
+}
+
+sfsistat on_header(SMFICTX* ctx, char* name, char* value) {
+  return guarded(ctx, "header", [&] {
+    auto& s = ensure_session(ctx);
+    std::string_view v = value ? value : "";
+    if (strcasecmp(name, "From") == 0) {
+      auto boxes = policy::extract_mailboxes(v, g_runtime->config.load()->policy.address_rules);
+      s.facts.from_addresses.insert(s.facts.from_addresses.end(), boxes.begin(), boxes.end());
+      if (boxes.empty()) s.facts.from_addresses.emplace_back();  // an empty From still counts
+    } else if (strcasecmp(name, "Message-ID") == 0) {
+      s.facts.message_id = std::string(v.substr(0, 998));
+    } else if (strcasecmp(name, "Subject") == 0) {
+      s.facts.subject = std::string(v.substr(0, 998));
+    } else if (strcasecmp(name, "In-Reply-To") == 0) {
+      s.facts.in_reply_to = std::string(v.substr(0, 998));
+    } else if (strcasecmp(name, "AgentGate-Result") == 0) {
+      ++s.agentgate_result_headers;
+    } else if (strcasecmp(name, "Agent-Proof") == 0) {
+      ++s.agent_proof_headers;
+      if (s.facts.agent_proofs.size() < 8) s.facts.agent_proofs.emplace_back(v.substr(0, 16384));
+    }
+    return SMFIS_CONTINUE;
+  });
+}
+
+// Headers that must never leave the gateway as they arrived: forged results, and proofs
+// (credentials stay inside). Deleted from the last instance down so indexes stay valid.
+void strip_headers(SMFICTX* ctx, const Session& s) {
+  for (int i = s.agentgate_result_headers; i >= 1; --i)
+    smfi_chgheader(ctx, const_cast<char*>("AgentGate-Result"), i, nullptr);
+  for (int i = s.agent_proof_headers; i >= 1; --i)
+    smfi_chgheader(ctx, const_cast<char*>("Agent-Proof"), i, nullptr);
+}
+
+sfsistat decide_eom(SMFICTX* ctx, Session& s) {
+  auto cfg = g_runtime->config.load();
+  if (auto qid = macro(ctx, "i"); !qid.empty()) s.facts.queue_id = qid;
+  if (s.facts.auth_login.empty()) s.facts.auth_login = macro(ctx, "{auth_authen}");
+  s.facts.now = common::now_seconds();
+  ++g_runtime->counters.messages;
+  Decision d{make_event_id(), "eom", &s.facts, {}, s.facts.recipients};
+  {
+    auto view = g_runtime->registry.eom_view();  // holds the store briefly: evaluate, then drop
+    d.verdict = policy::evaluate(s.facts, *view, cfg->policy);
+  }
+  if (!d.verdict.governed()) {
+    strip_headers(ctx, s);
+    return SMFIS_CONTINUE;
+  }
+  if (!record(d, *cfg) && d.verdict.action != policy::Action::reject) {
+    d.verdict.action = policy::Action::tempfail;
+    d.verdict.reasons.insert(d.verdict.reasons.begin(), policy::Reason::internal_error);
+    d.verdict.detail = "event log unwritable";
+  }
+  count(d.verdict.action);
+  switch (d.verdict.action) {
+    case policy::Action::reject:
+    case policy::Action::tempfail:
+      return refuse(ctx, d.verdict.action, reply_text(d));
+    case policy::Action::quarantine: {
+      auto reason = reply_text(d);
+      smfi_quarantine(ctx, const_cast<char*>(reason.c_str()));
+      [[fallthrough]];
+    }
+    case policy::Action::accept:
+      strip_headers(ctx, s);
+      smfi_insheader(ctx, 0, const_cast<char*>("AgentGate-Result"),
+                     const_cast<char*>(result_header(d, cfg->policy).c_str()));
+      return SMFIS_CONTINUE;
+  }
+  return SMFIS_TEMPFAIL;
+}
+
+sfsistat on_eom(SMFICTX* ctx) {
+  return guarded(ctx, "eom", [&] {
+    auto& s = ensure_session(ctx);
+    auto result = decide_eom(ctx, s);
+    s.reset_message();
+    return result;
+  });
+}
+
+sfsistat on_abort(SMFICTX* ctx) {
+  return guarded(ctx, "abort", [&] {
+    if (auto* s = session_of(ctx)) s->reset_message();
+    return SMFIS_CONTINUE;
+  });
+}
+
+sfsistat on_close(SMFICTX* ctx) {
+  return guarded(ctx, "close", [&] {
+    delete session_of(ctx);
+    smfi_setpriv(ctx, nullptr);
+    return SMFIS_CONTINUE;
+  });
+}
+
+}  // namespace
+
+void install_runtime(Runtime* runtime) {
+  g_runtime = runtime;
+}
+
+smfiDesc make_filter_description() {
+  smfiDesc d{};
+  d.xxfi_name = const_cast<char*>("agentgate");
+  d.xxfi_version = SMFI_VERSION;
+  d.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST;
+  d.xxfi_connect = on_connect;
+  d.xxfi_envfrom = on_envfrom;
+  d.xxfi_envrcpt = on_envrcpt;
+  d.xxfi_header = on_header;
+  d.xxfi_eom = on_eom;
+  d.xxfi_abort = on_abort;
+  d.xxfi_close = on_close;
+  d.xxfi_negotiate = on_negotiate;
+  return d;
+}
+
+}  // namespace agentgate::milter

@@ -1,0 +1,54 @@
+// The daemon's view of the registry. A watcher thread polls the store's generation and swaps in
+// a freshly built Snapshot when it moves; mail threads read the current snapshot without locks.
+// At end of message, eom_view() checks the generation once more and, if the snapshot lags, reads
+// the identities it needs straight from the store, so a revocation committed a moment ago is
+// already in force. When the store cannot be read and the last contact is older than
+// max_staleness, lookups report `unavailable` and governed mail tempfails.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "policy/engine.hpp"
+#include "registry/snapshot.hpp"
+#include "registry/store.hpp"
+
+namespace agentgate::milter {
+
+class RegistryCache {
+ public:
+  RegistryCache(std::string url, std::chrono::seconds max_staleness);
+
+  // Loads the first snapshot; false (with `error` set) if the store could not be read.
+  bool load(std::string* error);
+  // One watcher step: rebuilds the snapshot if the generation moved. Throws nothing.
+  void poll(std::string* error);
+
+  std::shared_ptr<const registry::Snapshot> snapshot() const { return snapshot_.load(); }
+  bool fresh() const;
+  // Milliseconds since the store last answered (for status and metrics).
+  std::int64_t age_ms() const;
+
+  // RCPT-stage lookups: the current snapshot.
+  std::unique_ptr<policy::IdentityLookup> rcpt_view() const;
+  // EOM-stage lookups: the snapshot, or the store itself when the snapshot lags behind it.
+  std::unique_ptr<policy::IdentityLookup> eom_view();
+
+ private:
+  void mark_contact();
+  registry::Store& open(std::unique_ptr<registry::Store>& store);
+
+  std::string url_;
+  std::chrono::milliseconds max_staleness_;
+  std::atomic<std::shared_ptr<const registry::Snapshot>> snapshot_;
+  std::atomic<std::int64_t> last_contact_ms_{0};  // steady clock; 0 = never
+
+  std::unique_ptr<registry::Store> watch_store_;  // watcher thread only
+  std::mutex eom_mutex_;                          // guards eom_store_: one SQLite connection
+  std::unique_ptr<registry::Store> eom_store_;
+};
+
+}  // namespace agentgate::milter

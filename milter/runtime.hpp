@@ -1,0 +1,48 @@
+// Process-wide state of agentgated, shared by every libmilter thread. libmilter callbacks carry
+// no user pointer, so the adapter reaches this through one pointer set before smfi_main() and
+// never changed afterwards. Everything in it is either immutable (the config snapshot, swapped
+// whole on reload), internally synchronised (RegistryCache, EventLog) or atomic (counters).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "common/config.hpp"
+#include "milter/event_log.hpp"
+#include "milter/registry_cache.hpp"
+
+namespace agentgate::milter {
+
+struct Counters {
+  std::atomic<std::uint64_t> messages{0};
+  std::atomic<std::uint64_t> accepted{0};
+  std::atomic<std::uint64_t> rejected{0};
+  std::atomic<std::uint64_t> tempfailed{0};
+  std::atomic<std::uint64_t> quarantined{0};
+  std::atomic<std::uint64_t> internal_errors{0};
+};
+
+struct Runtime {
+  Runtime(std::shared_ptr<const common::Config> cfg, std::string host)
+      : config(std::move(cfg)),
+        registry(config.load()->store.url, config.load()->store.max_staleness),
+        events(config.load()->events.path),
+        hostname(std::move(host)) {}
+
+  std::atomic<std::shared_ptr<const common::Config>> config;
+  RegistryCache registry;
+  EventLog events;
+  std::string hostname;
+  Counters counters;
+};
+
+// Set once by the daemon before smfi_main(); read by the callbacks.
+void install_runtime(Runtime* runtime);
+
+// One line to the daemon's log (stderr in the foreground, syslog otherwise).
+void log_info(const std::string& line);
+void log_error(const std::string& line);
+void use_syslog(bool enabled);
+
+}  // namespace agentgate::milter

@@ -1,0 +1,70 @@
+// Listener setup and privilege drop.
+#include "milter/socket.hpp"
+
+#include <grp.h>
+#include <libmilter/mfapi.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace agentgate::milter {
+
+std::string unix_socket_path(const std::string& spec) {
+  if (spec.starts_with("unix:")) return spec.substr(5);
+  if (spec.starts_with("local:")) return spec.substr(6);
+  if (spec.starts_with("/")) return spec;
+  return "";
+}
+
+void open_listener(const common::MilterSettings& m) {
+  auto path = unix_socket_path(m.socket);
+  if (!path.empty()) {
+    auto dir = std::filesystem::path(path).parent_path();
+    if (!dir.empty()) std::filesystem::create_directories(dir);
+  }
+  if (smfi_setconn(const_cast<char*>(m.socket.c_str())) != MI_SUCCESS)
+    throw std::runtime_error(fmt::format("milter.socket '{}': not a valid socket spec", m.socket));
+  mode_t old = umask(static_cast<mode_t>(~m.socket_mode & 0777));
+  int rc = smfi_opensocket(true);
+  umask(old);
+  if (rc != MI_SUCCESS)
+    throw std::runtime_error(
+        fmt::format("milter.socket '{}': cannot listen (in use, or no "
+                    "permission on its directory?)",
+                    m.socket));
+  if (path.empty()) return;
+  uid_t uid = static_cast<uid_t>(-1);
+  gid_t gid = static_cast<gid_t>(-1);
+  if (!m.user.empty())
+    if (auto* pw = getpwnam(m.user.c_str())) uid = pw->pw_uid, gid = pw->pw_gid;
+  if (!m.group.empty()) {
+    auto* gr = getgrnam(m.group.c_str());
+    if (!gr) throw std::runtime_error(fmt::format("milter.group '{}': no such group", m.group));
+    gid = gr->gr_gid;
+  }
+  if ((uid != static_cast<uid_t>(-1) || gid != static_cast<gid_t>(-1)) &&
+      chown(path.c_str(), uid, gid) != 0)
+    throw std::runtime_error(fmt::format("chown {}: {}", path, std::strerror(errno)));
+  if (chmod(path.c_str(), static_cast<mode_t>(m.socket_mode)) != 0)
+    throw std::runtime_error(fmt::format("chmod {}: {}", path, std::strerror(errno)));
+}
+
+void drop_privileges(const common::MilterSettings& m) {
+  if (m.user.empty() || geteuid() != 0) return;
+  auto* pw = getpwnam(m.user.c_str());
+  if (!pw) throw std::runtime_error(fmt::format("milter.user '{}': no such user", m.user));
+  if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+      setuid(pw->pw_uid) != 0)
+    throw std::runtime_error(
+        fmt::format("cannot switch to user '{}': {}", m.user, std::strerror(errno)));
+  if (setuid(0) == 0) throw std::runtime_error("privilege drop failed: root could be regained");
+}
+
+}  // namespace agentgate::milter

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs every package agentgate needs to build, test and run its demo on Debian 12.
+# Idempotent: skips apt-get entirely when everything is already present.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+PACKAGES=(
+  # build
+  g++ cmake ninja-build pkg-config libssl-dev libfmt-dev doctest-dev libsqlite3-dev
+  libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libpq-dev libmilter-dev libboost-dev
+  clang-format
+  # tests and demo: real MTAs and their tools
+  postfix swaks miltertest sasl2-bin libsasl2-modules m4 libwrap0 iproute2 util-linux
+  sqlite3 jq procps
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "agentgate: installing ${missing[*]}"
+  # Postfix must not configure itself as the system MTA: the tests run private instances.
+  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
