@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -69,6 +70,21 @@ class Section {
     if (!d) fail(*n, key, "must be a duration such as \"250ms\", \"1s\" or \"1m\"");
     out = *d;
   }
+  // A string that must be one of `allowed`.
+  void choice(std::string_view key, std::string& out,
+              std::initializer_list<std::string_view> allowed) {
+    str(key, out);
+    for (auto a : allowed)
+      if (out == a) return;
+    std::string list;
+    for (auto a : allowed) list += fmt::format("{}\"{}\"", list.empty() ? "" : " or ", a);
+    bad_value(key, fmt::format("must be {}, not '{}'", list, out));
+  }
+  // A value that parsed but is not acceptable: names file, line and key when the key is present.
+  [[noreturn]] void bad_value(std::string_view key, std::string_view why) const {
+    if (auto* n = peek(key)) fail(*n, key, why);
+    throw ConfigError(fmt::format("{}: key '{}' {}", file_, qualified(key), why));
+  }
   template <typename F>
   void each_other_key(F&& f) {
     if (!table_) return;
@@ -123,23 +139,18 @@ void read_milter(Section s, MilterSettings& m) {
     m.socket_mode = std::stoi(mode, &used, 8);
     if (used != mode.size() || m.socket_mode < 0 || m.socket_mode > 0777) throw std::exception();
   } catch (const std::exception&) {
-    throw ConfigError(
-        fmt::format("key 'milter.socket_mode' must be an octal mode such as \"0660\""));
+    s.bad_value("socket_mode", "must be an octal mode such as \"0660\"");
   }
   if (!(m.socket.starts_with("unix:") || m.socket.starts_with("local:") ||
         m.socket.starts_with("inet:") || m.socket.starts_with("inet6:") ||
         m.socket.starts_with("/")))
-    throw ConfigError(fmt::format(
-        "key 'milter.socket' must be unix:/path or inet:PORT@HOST, not '{}'", m.socket));
+    s.bad_value("socket", fmt::format("must be unix:/path or inet:PORT@HOST, not '{}'", m.socket));
   s.finish();
 }
 
 void read_policy(Section s, policy::PolicySettings& p, const std::string& file) {
   std::string mode = p.mode == Mode::enforce ? "enforce" : "monitor";
-  s.str("mode", mode);
-  if (mode != "enforce" && mode != "monitor")
-    throw ConfigError(fmt::format(
-        "{}: key 'policy.mode' must be \"enforce\" or \"monitor\", not '{}'", file, mode));
+  s.choice("mode", mode, {"enforce", "monitor"});
   p.mode = mode == "enforce" ? Mode::enforce : Mode::monitor;
   s.strings("agent_domains", p.agent_domains);
   for (auto& d : p.agent_domains) d = policy::normalize_address(d);
@@ -169,6 +180,11 @@ void read_governance(Section s, policy::GovernanceRules& g) {
   s.strings("ig_reviewers", g.ig_reviewers);
   s.strings("security_officers", g.security_officers);
   s.str("id_pattern", g.id_pattern);
+  try {
+    std::regex check(g.id_pattern);
+  } catch (const std::regex_error& e) {
+    s.bad_value("id_pattern", fmt::format("is not a valid regular expression: {}", e.what()));
+  }
   s.duration("max_identity_lifetime", g.max_identity_lifetime);
   s.finish();
 }
@@ -204,13 +220,11 @@ Config parse_config(std::string_view text, const std::string& source) {
     s.str("url", c.store.url);
     s.duration("max_staleness", c.store.max_staleness);
     s.interval("poll_interval", c.store.poll_interval);
-    s.finish();
     if (!c.store.url.starts_with("sqlite://") && !c.store.url.starts_with("postgresql://") &&
         !c.store.url.starts_with("postgres://"))
-      throw ConfigError(
-          fmt::format("{}: key 'store.url' must start with sqlite:// or "
-                      "postgresql://, not '{}'",
-                      source, c.store.url));
+      s.bad_value("url",
+                  fmt::format("must start with sqlite:// or postgresql://, not '{}'", c.store.url));
+    s.finish();
   }
   read_policy(Section(top.subtable("policy"), "policy", source), c.policy, source);
   read_governance(Section(top.subtable("governance"), "governance", source), c.governance);
@@ -218,23 +232,15 @@ Config parse_config(std::string_view text, const std::string& source) {
     Section s(top.subtable("events"), "events", source);
     s.str("path", c.events.path);
     std::string on_error = c.events.tempfail_on_write_error ? "tempfail" : "accept";
-    s.str("on_write_error", on_error);
-    if (on_error != "tempfail" && on_error != "accept")
-      throw ConfigError(
-          fmt::format("{}: key 'events.on_write_error' must be \"tempfail\" or "
-                      "\"accept\"",
-                      source));
+    s.choice("on_write_error", on_error, {"tempfail", "accept"});
     c.events.tempfail_on_write_error = on_error == "tempfail";
     s.finish();
   }
   {
     Section s(top.subtable("mta"), "mta", source);
-    s.str("kind", c.mta.kind);
+    s.choice("kind", c.mta.kind, {"postfix", "sendmail"});
     s.str("config_dir", c.mta.config_dir);
     s.finish();
-    if (c.mta.kind != "postfix" && c.mta.kind != "sendmail")
-      throw ConfigError(
-          fmt::format("{}: key 'mta.kind' must be \"postfix\" or \"sendmail\"", source));
   }
   top.finish();
   if (c.policy.gateway.empty()) c.policy.gateway = default_gateway();

@@ -105,7 +105,7 @@ std::optional<Time> parse_iso8601(std::string_view s) {
       s.remove_prefix(1);
       if (!read_int(s, 2, oh)) return std::nullopt;
       if (!s.empty() && s.front() == ':') s.remove_prefix(1);
-      if (!read_int(s, 2, om) || !s.empty()) return std::nullopt;
+      if (!read_int(s, 2, om) || !s.empty() || oh > 23 || om > 59) return std::nullopt;
       offset = sign * (oh * 3600L + om * 60L);
     } else {
       return std::nullopt;

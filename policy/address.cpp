@@ -67,27 +67,45 @@ std::vector<std::string> extract_mailboxes(std::string_view value, const Address
   for (size_t i = 0; i < value.size(); ++i) {
     char c = value[i];
     if (in_quote) {
-      if (c == '\\' && i + 1 < value.size()) ++i;
-      else if (c == '"') in_quote = false;
+      if (c == '\\' && i + 1 < value.size())
+        ++i;
+      else if (c == '"')
+        in_quote = false;
       continue;
     }
     if (comment > 0) {
-      if (c == '\\' && i + 1 < value.size()) ++i;
-      else if (c == '(') ++comment;
-      else if (c == ')') --comment;
+      if (c == '\\' && i + 1 < value.size())
+        ++i;
+      else if (c == '(')
+        ++comment;
+      else if (c == ')')
+        --comment;
       continue;
     }
     if (in_angle) {
-      if (c == '>') in_angle = false;
-      else angle += c;
+      if (c == '>')
+        in_angle = false;
+      else
+        angle += c;
       continue;
     }
     switch (c) {
-      case '"': in_quote = true; break;
-      case '(': comment = 1; break;
-      case '<': in_angle = true; had_angle = true; angle.clear(); break;
-      case ',': flush(); break;
-      default: part += c;
+      case '"':
+        in_quote = true;
+        break;
+      case '(':
+        comment = 1;
+        break;
+      case '<':
+        in_angle = true;
+        had_angle = true;
+        angle.clear();
+        break;
+      case ',':
+        flush();
+        break;
+      default:
+        part += c;
     }
   }
   flush();

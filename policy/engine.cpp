@@ -24,13 +24,19 @@ std::optional<Finding> sender_state(const Identity& id, Time now) {
     return Finding{r, fmt::format("identity {} is {}", id.id, to_string(status))};
   };
   switch (status) {
-    case Status::active: return std::nullopt;
+    case Status::active:
+      return std::nullopt;
     case Status::requested:
-    case Status::owner_approved: return said(Reason::identity_pending);
-    case Status::suspended: return said(Reason::identity_suspended);
-    case Status::revoked: return said(Reason::identity_revoked);
-    case Status::expired: return said(Reason::identity_expired);
-    case Status::rejected: return said(Reason::identity_rejected);
+    case Status::owner_approved:
+      return said(Reason::identity_pending);
+    case Status::suspended:
+      return said(Reason::identity_suspended);
+    case Status::revoked:
+      return said(Reason::identity_revoked);
+    case Status::expired:
+      return said(Reason::identity_expired);
+    case Status::rejected:
+      return said(Reason::identity_rejected);
   }
   return said(Reason::internal_error);
 }
@@ -76,8 +82,8 @@ std::optional<Finding> inbox_state(const Lookup& l, std::string_view rcpt, Time 
   const auto& id = *l.identity;
   auto status = effective_status(id, now);
   if (status != Status::active)
-    return Finding{Reason::inbox_inactive, fmt::format("inbox {} ({}) is {}", rcpt, id.id,
-                                                       to_string(status))};
+    return Finding{Reason::inbox_inactive,
+                   fmt::format("inbox {} ({}) is {}", rcpt, id.id, to_string(status))};
   if (!id.actions.has(Capability::receive))
     return Finding{Reason::inbox_receive_not_permitted,
                    fmt::format("identity {} may not receive mail", id.id)};
@@ -100,8 +106,8 @@ void check_outbound(const MessageFacts& f, const Identity& id, const PolicySetti
                                      f.auth_login.empty() ? f.cert_subject : f.auth_login, id.id)});
   bool from_ok = f.from_addresses.size() == 1 && f.from_addresses.front() == f.mail_from;
   if (!from_ok)
-    out.push_back({Reason::header_from_mismatch,
-                   fmt::format("header From must be exactly {}", f.mail_from)});
+    out.push_back(
+        {Reason::header_from_mismatch, fmt::format("header From must be exactly {}", f.mail_from)});
   auto act = inferred_action(f);
   if (!id.actions.has(act)) {
     out.push_back({Reason::action_not_permitted,
@@ -109,9 +115,9 @@ void check_outbound(const MessageFacts& f, const Identity& id, const PolicySetti
   } else {
     for (const auto& rcpt : f.recipients)
       if (!target_allowed(id, act, rcpt, s.address_rules)) {
-        out.push_back({Reason::recipient_not_permitted,
-                       fmt::format("{} is not a {} target of identity {}", rcpt, to_string(act),
-                                   id.id)});
+        out.push_back(
+            {Reason::recipient_not_permitted,
+             fmt::format("{} is not a {} target of identity {}", rcpt, to_string(act), id.id)});
         break;
       }
   }

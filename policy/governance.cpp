@@ -167,7 +167,10 @@ class DraftDirectory final : public AgentDirectory {
     std::string lower(name);
     std::transform(lower.begin(), lower.end(), lower.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (lower == draft_.inbox) return true;
+    std::string inbox = draft_.inbox;
+    std::transform(inbox.begin(), inbox.end(), inbox.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (lower == inbox) return true;
     return std::any_of(draft_.principals.begin(), draft_.principals.end(),
                        [&](const std::string& p) {
                          return p == name || p == fmt::format("sasl:{}", name) ||
@@ -322,7 +325,7 @@ Result<Identity> resume_identity(const Identity& cur, std::string_view actor,
                                  std::string_view reason, const GovernanceRules& rules,
                                  const AgentDirectory& agents, Time now) {
   if (auto r = check_actor(actor, agents)) return *r;
-  if (effective_status(cur, now) != Status::suspended)
+  if (cur.status != Status::suspended)
     return refuse("not_suspended",
                   fmt::format("only a suspended identity can be resumed; '{}' is {}", cur.id,
                               to_string(effective_status(cur, now))));
@@ -370,7 +373,20 @@ Result<Identity> renew_identity(const Identity& cur, Time new_expiry, std::strin
                                                cur.id, to_string(status)));
   if (renewal_pending(cur))
     return refuse("renewal_pending", "a renewal round is already waiting for approvals");
+  if (status == Status::expired && cur.status == Status::suspended)
+    return refuse("suspended",
+                  fmt::format("'{}' expired while suspended; the IG reviewer or a security "
+                              "officer must lift the suspension before it can be renewed",
+                              cur.id));
+
   if (auto r = check_requester(cur, actor)) return *r;
+  if (actor != cur.requester && !contains(rules.ig_reviewers, actor) &&
+      !contains(rules.security_officers, actor))
+    return refuse("not_authorized",
+                  fmt::format("a renewal is requested by the identity's requester of record "
+                              "('{}'), an IG reviewer or a security officer; '{}' is none of "
+                              "these",
+                              cur.requester, actor));
   if (auto r = check_expiry(new_expiry, rules, now)) return *r;
   Identity next = cur;
   next.round = cur.round + 1;

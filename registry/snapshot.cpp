@@ -16,23 +16,23 @@ std::shared_ptr<const Snapshot> Snapshot::build(RegistryData data, policy::Time 
   for (std::uint32_t i = 0; i < ids.size(); ++i) {
     const auto& identity = ids[i];
     bool live = !policy::is_terminal(identity.status);
-    s->by_id_.emplace(identity.id, i);
-    auto [it, inserted] = s->by_inbox_.emplace(identity.inbox, i);
-    if (!inserted) {
-      const auto& held = ids[it->second];
+    s->by_id_.upsert(identity.id, i);
+    auto& slot = s->by_inbox_.upsert(identity.inbox, i);
+    if (slot != i) {
+      const auto& held = ids[slot];
       bool held_live = !policy::is_terminal(held.status);
       if ((live && !held_live) || (live == held_live && identity.updated_at > held.updated_at))
-        it->second = i;
+        slot = i;
     }
     if (live)
-      for (const auto& p : identity.principals) s->by_principal_.emplace(p, i);
+      for (const auto& p : identity.principals) s->by_principal_.upsert(p, i);
   }
   return s;
 }
 
-const policy::Identity* Snapshot::find(const Index& index, std::string_view key) const {
-  auto it = index.find(key);
-  return it == index.end() ? nullptr : &identities_[it->second];
+const policy::Identity* Snapshot::find(const FlatIndex& index, std::string_view key) const {
+  auto i = index.find(key);
+  return i == FlatIndex::kNone ? nullptr : &identities_[i];
 }
 
 const policy::Identity* Snapshot::by_id(std::string_view id) const {

@@ -6,11 +6,11 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "policy/address.hpp"
 #include "policy/identity.hpp"
+#include "registry/flat_index.hpp"
 #include "registry/store.hpp"
 
 namespace agentgate::registry {
@@ -18,6 +18,10 @@ namespace agentgate::registry {
 class Snapshot {
  public:
   static std::shared_ptr<const Snapshot> build(RegistryData data, policy::Time built_at);
+  Snapshot() = default;
+  // Indexes point into identities_: a copy would point into the original.
+  Snapshot(const Snapshot&) = delete;
+  Snapshot& operator=(const Snapshot&) = delete;
 
   std::uint64_t generation() const { return generation_; }
   policy::Time built_at() const { return built_at_; }
@@ -31,13 +35,12 @@ class Snapshot {
   const policy::Identity* by_principal(std::string_view principal) const;
 
  private:
-  using Index = std::unordered_map<std::string_view, std::uint32_t>;
-  const policy::Identity* find(const Index& index, std::string_view key) const;
+  const policy::Identity* find(const FlatIndex& index, std::string_view key) const;
 
   std::uint64_t generation_ = 0;
   policy::Time built_at_{};
   std::vector<policy::Identity> identities_;  // never resized after indexing: keys point into it
-  Index by_id_, by_inbox_, by_principal_;
+  FlatIndex by_id_, by_inbox_, by_principal_;
 };
 
 }  // namespace agentgate::registry

@@ -153,7 +153,7 @@ class SqliteTx final : public StoreTx {
 
   bool is_agent_name(std::string_view name) override {
     Stmt s(db_.handle(),
-           "SELECT 1 FROM identities WHERE id = ?1 OR inbox = lower(?1) UNION ALL "
+           "SELECT 1 FROM identities WHERE id = ?1 OR lower(inbox) = lower(?1) UNION ALL "
            "SELECT 1 FROM principals WHERE principal IN (?1, 'sasl:' || ?1, 'cert:' || ?1) "
            "LIMIT 1");
     s.bind(1, name);
