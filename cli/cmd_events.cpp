@@ -22,11 +22,18 @@ void add_events_commands(CLI::App& app, Context& ctx) {
       if (!in) throw UsageError(fmt::format("cannot read {}", *file));
       auto c = common::verify_event_stream(in);
       if (ctx.json) {
-        nlohmann::json j = {{"ok", c.ok}, {"records", c.records}, {"head", c.head}};
+        nlohmann::json j = {{"ok", c.ok},
+                            {"records", c.records},
+                            {"head", c.head},
+                            {"first_sequence", c.first_sequence}};
         if (!c.ok) j["first_bad_line"] = c.first_bad_line, j["problem"] = c.problem;
         ctx.print_json(j);
       } else if (c.ok) {
         fmt::print("event chain OK: {} records, head {}\n", c.records, c.head);
+        if (c.first_sequence > 1)
+          fmt::print("note: the file starts at sequence {} (rotated); its first prev_hash must be "
+                     "the previous file's head\n",
+                     c.first_sequence);
       } else {
         fmt::print("event chain BROKEN at line {}: {} ({} records before it verified)\n",
                    c.first_bad_line, c.problem, c.records);

@@ -32,6 +32,12 @@ EventChainCheck verify_event_stream(std::istream& in) {
     auto seq = j.value(nlohmann::json::json_pointer("/event/sequence"), std::int64_t{-1});
     auto prev = j.value(nlohmann::json::json_pointer("/agentgate/prev_hash"), std::string());
     auto hash = j.value(nlohmann::json::json_pointer("/event/hash"), std::string());
+    if (lineno == 1 && seq > 1) {
+      // A rotated file continues the previous file's chain: anchor on its first record.
+      c.first_sequence = seq;
+      c.last_sequence = seq - 1;
+      c.head = prev;
+    }
     if (seq != c.last_sequence + 1) {
       bad(fmt::format("sequence {} follows {}", seq, c.last_sequence));
       return c;

@@ -23,6 +23,9 @@ struct EventChainCheck {
   std::string problem;
   std::string head = kEventGenesisHash;
   std::int64_t last_sequence = 0;
+  // > 1 when the file starts mid-chain (after log rotation): its first prev_hash must then be
+  // the previous file's head, which the caller checks.
+  std::int64_t first_sequence = 1;
 };
 
 EventChainCheck verify_event_stream(std::istream& in);
