@@ -35,6 +35,10 @@ std::string normalize_address(std::string_view raw, const AddressRules& rules) {
     return rules.local_part_case_sensitive ? std::string(s) : lower(s);
   auto local = s.substr(0, at);
   auto domain = s.substr(at + 1);
+  // "agents.example.com." is the same domain (MTAs strip the root dot when they route):
+  // without this, a trailing dot would walk past every agent-domain check.
+  if (domain.size() >= 2 && domain.back() == '.' && domain[domain.size() - 2] != '.')
+    domain.remove_suffix(1);
   return (rules.local_part_case_sensitive ? std::string(local) : lower(local)) + "@" +
          lower(domain);
 }
@@ -150,6 +154,19 @@ bool AddressPattern::matches(std::string_view address) const {
   if (!subdomains_) return domain == domain_;
   return domain.size() > domain_.size() + 1 && domain.ends_with(domain_) &&
          domain[domain.size() - domain_.size() - 1] == '.';
+}
+
+}  // namespace agentgate::policy
+
+namespace agentgate::policy {
+
+bool AddressPattern::covers(const AddressPattern& o) const {
+  if (!local_.empty() && o.local_ != local_) return false;  // a fixed mailbox covers only itself
+  if (!subdomains_) return !o.subdomains_ && o.domain_ == domain_;
+  auto& d = o.domain_;
+  bool below = d.size() > domain_.size() + 1 && d.ends_with(domain_) &&
+               d[d.size() - domain_.size() - 1] == '.';
+  return below || (o.subdomains_ && d == domain_);
 }
 
 }  // namespace agentgate::policy

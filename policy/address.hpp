@@ -38,6 +38,9 @@ class AddressPattern {
   static std::optional<AddressPattern> parse(std::string_view text, const AddressRules& rules,
                                              std::string* error);
   bool matches(std::string_view normalized_address) const;
+  // True when every address `other` matches, this pattern matches too: a grant's targets may
+  // narrow the identity's, never widen them.
+  bool covers(const AddressPattern& other) const;
   const std::string& text() const { return text_; }
 
  private:

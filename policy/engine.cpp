@@ -149,10 +149,16 @@ RecipientCheck check_recipient(const MessageFacts& f, std::string_view rcpt,
     if (sender.status == LookupStatus::unavailable)
       return conclude({Reason::store_unavailable, "registry unavailable"}, "", kOutbound);
     const auto* id = sender.identity;
-    if (id && !sender_state(*id, f.now) && !any_target_allowed(*id, rcpt, s.address_rules))
-      return conclude({Reason::recipient_not_permitted,
-                       fmt::format("{} is not a target of identity {}", rcpt, id->id)},
-                      id->id, kOutbound);
+    if (id && !sender_state(*id, f.now)) {
+      if (!id->actions.privileged())  // receive-only: sending at all is the problem
+        return conclude(
+            {Reason::action_not_permitted, fmt::format("identity {} may not send mail", id->id)},
+            id->id, kOutbound);
+      if (!any_target_allowed(*id, rcpt, s.address_rules))
+        return conclude({Reason::recipient_not_permitted,
+                         fmt::format("{} is not a target of identity {}", rcpt, id->id)},
+                        id->id, kOutbound);
+    }
   }
   auto inbox = registry.by_inbox(rcpt);
   if (governed(rcpt, inbox, s))
