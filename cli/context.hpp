@@ -46,8 +46,9 @@ class Context {
   std::string os_user() const;
 
   // Turns a refusal into RefusedError (exit 1) with the rule's message.
+  // Returns a copy: callers often pass a temporary Result.
   template <typename T>
-  const T& check(const policy::Result<T>& r) {
+  T check(const policy::Result<T>& r) {
     if (!r.ok()) throw RefusedError(r.refusal().rule, r.refusal().message);
     return r.value();
   }

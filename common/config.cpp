@@ -176,7 +176,9 @@ void read_policy(Section s, policy::PolicySettings& p, const std::string& file) 
   s.finish();
 }
 
-void read_governance(Section s, policy::GovernanceRules& g) {
+void read_governance(Section s, policy::GovernanceRules& g, policy::GrantRules& grants) {
+  s.duration("max_grant_ttl", grants.max_ttl);
+  if (grants.max_ttl.count() <= 0) s.bad_value("max_grant_ttl", "must be positive");
   s.strings("ig_reviewers", g.ig_reviewers);
   s.strings("security_officers", g.security_officers);
   s.str("id_pattern", g.id_pattern);
@@ -227,7 +229,8 @@ Config parse_config(std::string_view text, const std::string& source) {
     s.finish();
   }
   read_policy(Section(top.subtable("policy"), "policy", source), c.policy, source);
-  read_governance(Section(top.subtable("governance"), "governance", source), c.governance);
+  read_governance(Section(top.subtable("governance"), "governance", source), c.governance,
+                  c.grants);
   {
     Section s(top.subtable("events"), "events", source);
     s.str("path", c.events.path);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "policy/governance.hpp"
+#include "policy/grant.hpp"
 #include "policy/reason.hpp"
 #include "policy/settings.hpp"
 
@@ -56,6 +57,7 @@ struct Config {
   StoreSettings store;
   policy::PolicySettings policy;
   policy::GovernanceRules governance;  // agent domains and address rules copied from [policy]
+  policy::GrantRules grants;           // [governance] max_grant_ttl
   EventSettings events;
   MtaSettings mta;
 };

@@ -1,6 +1,7 @@
 // Decision formatting.
 #include "milter/decision_event.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 
@@ -99,28 +100,38 @@ std::string log_line(const Decision& d) {
 
 std::string reply_text(const Decision& d) {
   const auto& v = d.verdict;
-  std::string raw = fmt::format(
-      "agentgate: {}: {} (event {})",
-      v.reasons.empty() ? "internal_error" : std::string(policy::to_string(v.reasons.front())),
-      v.detail, d.event_id);
-  std::string out;
-  for (char c : raw) {
-    if (out.size() > 400) break;
-    if (c == '%')
-      out += "%%";
-    else if (c == '\r' || c == '\n' || static_cast<unsigned char>(c) < 0x20)
-      out += ' ';
-    else
-      out += c;
-  }
-  return out;
+  // smfi_setreply-safe: no control characters, '%' doubled; only the detail is cut, so the
+  // code and the event id always survive.
+  auto clean = [](std::string_view in, size_t limit) {
+    std::string out;
+    for (char c : in) {
+      if (out.size() >= limit) {
+        out += "...";
+        break;
+      }
+      if (c == '%')
+        out += "%%";
+      else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+        out += ' ';
+      else
+        out += c;
+    }
+    return out;
+  };
+  auto code =
+      v.reasons.empty() ? std::string_view("internal_error") : policy::to_string(v.reasons.front());
+  return fmt::format("agentgate: {}: {} (event {})", code, clean(v.detail, 300),
+                     clean(d.event_id, 40));
 }
 
 std::string result_header(const Decision& d, const policy::PolicySettings& s) {
   const auto& v = d.verdict;
-  std::string identity = v.sender_identity;
+  std::vector<std::string> ids;
+  if (!v.sender_identity.empty()) ids.push_back(v.sender_identity);
   for (const auto& r : v.recipient_identities)
-    if (r != identity) identity += (identity.empty() ? "" : ",") + r;
+    if (std::find(ids.begin(), ids.end(), r) == ids.end()) ids.push_back(r);
+  std::string identity;
+  for (const auto& id : ids) identity += (identity.empty() ? "" : ",") + id;
   return fmt::format(
       "{}; verdict={}; direction={}; identity={}; grant=-; task=-; reasons={}; "
       "trust={}; mode={}; event={}",

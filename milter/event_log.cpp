@@ -2,6 +2,7 @@
 #include "milter/event_log.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -55,6 +56,10 @@ bool EventLog::append(nlohmann::json& record) {
   auto line = record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   auto n = ::write(fd_, line.data(), line.size());
   if (n != static_cast<ssize_t>(line.size())) {
+    if (n > 0) {  // short write (disk full, size limit): remove the torn bytes
+      struct stat st {};
+      if (::fstat(fd_, &st) == 0) (void)::ftruncate(fd_, st.st_size - n);
+    }
     ++write_errors_;
     return false;
   }

@@ -101,6 +101,10 @@ std::vector<std::string> extract_mailboxes(std::string_view value, const Address
         comment = 1;
         break;
       case '<':
+        if (had_angle) {  // a second angle-addr in one member: keep both, never drop one
+          auto t = trim(angle);
+          if (!t.empty()) out.push_back(normalize_address(t, rules));
+        }
         in_angle = true;
         had_angle = true;
         angle.clear();

@@ -2,6 +2,7 @@
 #include "registry/identity_json.hpp"
 
 #include "common/timefmt.hpp"
+#include "policy/digest.hpp"
 
 namespace agentgate::registry {
 
@@ -47,6 +48,44 @@ nlohmann::json identity_to_json(const policy::Identity& i, policy::Time now) {
   j["renewal_expires_at"] = i.renewal_expires_at
                                 ? nlohmann::json(format_iso8601(*i.renewal_expires_at))
                                 : nlohmann::json();
+  return j;
+}
+
+}  // namespace agentgate::registry
+
+namespace agentgate::registry {
+
+nlohmann::json grant_to_json(const policy::Grant& g, policy::Time now) {
+  using common::format_iso8601;
+  nlohmann::json actions = nlohmann::json::array();
+  for (auto c : policy::kAllCapabilities)
+    if (g.actions.has(c)) actions.push_back(policy::to_string(c));
+  nlohmann::json targets = nlohmann::json::object();
+  for (const auto& [cap, patterns] : g.targets)
+    targets[std::string(policy::to_string(cap))] = patterns;
+  auto opt = [](const std::optional<std::int64_t>& v) {
+    return v ? nlohmann::json(*v) : nlohmann::json();
+  };
+  nlohmann::json j = {{"id", g.id},
+                      {"identity", g.identity_id},
+                      {"task", g.task_id},
+                      {"purpose", g.purpose},
+                      {"actions", actions},
+                      {"targets", targets},
+                      {"public_key", policy::base64url_encode(g.public_key)},
+                      {"issued_by", g.issued_by},
+                      {"issued_at", format_iso8601(g.issued_at)},
+                      {"expires_at", format_iso8601(g.expires_at)},
+                      {"max_messages", opt(g.max_messages)},
+                      {"max_recipients", opt(g.max_recipients)},
+                      {"messages_used", g.messages_used},
+                      {"recipients_used", g.recipients_used},
+                      {"state", policy::to_string(policy::grant_state(g, now))}};
+  if (g.revoked) {
+    j["revoked_at"] = format_iso8601(g.revoked_at);
+    j["revoked_by"] = g.revoked_by;
+    j["revoke_reason"] = g.revoke_reason;
+  }
   return j;
 }
 

@@ -61,6 +61,60 @@ Result<Identity> Registry::request(Identity draft, const Actor& actor) {
   }
 }
 
+Result<policy::Grant> Registry::issue_grant(std::string_view identity_id,
+                                            const policy::GrantRequest& request,
+                                            const policy::GrantRules& grant_rules,
+                                            const Actor& actor) {
+  try {
+    policy::Grant stored;
+    store_.write([&](StoreTx& tx) {
+      auto identity = tx.find_identity(identity_id);
+      if (!identity) throw Refused{{"not_found", fmt::format("no identity '{}'", identity_id)}};
+      TxDirectory agents(tx);
+      auto now = common::now_seconds();
+      auto result =
+          policy::issue_grant(*identity, request, actor.name, grant_rules, rules_, agents, now);
+      if (!result.ok()) throw Refused{result.refusal()};
+      stored = result.value();
+      tx.insert_grant(stored);
+      append_audit(
+          tx, {actor.name, actor.os_user, "grant.issue", stored.id, grant_to_json(stored, now)});
+    });
+    return stored;
+  } catch (const Refused& r) {
+    return r.refusal;
+  }
+}
+
+Result<policy::Grant> Registry::revoke_grant(std::string_view grant_id, const Actor& actor,
+                                             std::string_view reason) {
+  try {
+    policy::Grant stored;
+    store_.write([&](StoreTx& tx) {
+      auto grant = tx.find_grant(grant_id);
+      if (!grant) throw Refused{{"not_found", fmt::format("no grant '{}'", grant_id)}};
+      auto identity = tx.find_identity(grant->identity_id);
+      if (!identity) throw StoreError("grant " + grant->id + " names a missing identity");
+      TxDirectory agents(tx);
+      auto now = common::now_seconds();
+      auto result =
+          policy::revoke_grant(*grant, *identity, actor.name, reason, rules_, agents, now);
+      if (!result.ok()) throw Refused{result.refusal()};
+      stored = result.value();
+      tx.mark_grant_revoked(stored);
+      append_audit(
+          tx, {actor.name,
+               actor.os_user,
+               "grant.revoke",
+               stored.id,
+               {{"identity", stored.identity_id}, {"task", stored.task_id}, {"reason", reason}}});
+    });
+    return stored;
+  } catch (const Refused& r) {
+    return r.refusal;
+  }
+}
+
 Result<Identity> Registry::transition(std::string_view id, const Actor& actor,
                                       std::string_view action, const Rule& rule,
                                       nlohmann::json details) {

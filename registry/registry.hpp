@@ -36,6 +36,12 @@ class Registry {
   policy::Result<policy::Identity> renew(std::string_view id, policy::Time new_expiry,
                                          const Actor& actor);
 
+  policy::Result<policy::Grant> issue_grant(std::string_view identity_id,
+                                            const policy::GrantRequest& request,
+                                            const policy::GrantRules& rules, const Actor& actor);
+  policy::Result<policy::Grant> revoke_grant(std::string_view grant_id, const Actor& actor,
+                                             std::string_view reason);
+
   const policy::GovernanceRules& rules() const { return rules_; }
 
  private:

@@ -9,6 +9,10 @@ std::shared_ptr<const Snapshot> Snapshot::build(RegistryData data, policy::Time 
   s->generation_ = data.generation;
   s->built_at_ = built_at;
   s->identities_ = std::move(data.identities);
+  s->grants_ = std::move(data.grants);
+  s->grants_by_id_.reserve(s->grants_.size());
+  for (std::uint32_t i = 0; i < s->grants_.size(); ++i)
+    s->grants_by_id_.upsert(s->grants_[i].id, i);
   const auto& ids = s->identities_;
   s->by_id_.reserve(ids.size());
   s->by_inbox_.reserve(ids.size());
@@ -41,6 +45,11 @@ const policy::Identity* Snapshot::by_id(std::string_view id) const {
 const policy::Identity* Snapshot::by_inbox(std::string_view inbox) const {
   return find(by_inbox_, inbox);
 }
+const policy::Grant* Snapshot::grant(std::string_view id) const {
+  auto i = grants_by_id_.find(id);
+  return i == FlatIndex::kNone ? nullptr : &grants_[i];
+}
+
 const policy::Identity* Snapshot::by_principal(std::string_view principal) const {
   return find(by_principal_, principal);
 }

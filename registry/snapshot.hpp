@@ -33,6 +33,9 @@ class Snapshot {
   const policy::Identity* by_inbox(std::string_view inbox) const;
   // By principal ("sasl:agent1"); only live (non-terminal) identities are indexed.
   const policy::Identity* by_principal(std::string_view principal) const;
+  // Grants as of this generation; usage counters here are stale by design (the store is the
+  // authority for quotas).
+  const policy::Grant* grant(std::string_view id) const;
 
  private:
   const policy::Identity* find(const FlatIndex& index, std::string_view key) const;
@@ -40,7 +43,8 @@ class Snapshot {
   std::uint64_t generation_ = 0;
   policy::Time built_at_{};
   std::vector<policy::Identity> identities_;  // never resized after indexing: keys point into it
-  FlatIndex by_id_, by_inbox_, by_principal_;
+  std::vector<policy::Grant> grants_;         // likewise
+  FlatIndex by_id_, by_inbox_, by_principal_, grants_by_id_;
 };
 
 }  // namespace agentgate::registry

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "common/timefmt.hpp"
+#include "policy/digest.hpp"
 #include "registry/codec.hpp"
 #include "registry/sqlite_db.hpp"
 
@@ -72,6 +74,45 @@ CREATE TABLE audit (
   hash TEXT NOT NULL
 );
 )sql",
+    R"sql(
+CREATE TABLE grants (
+  id TEXT PRIMARY KEY,
+  identity_id TEXT NOT NULL REFERENCES identities(id),
+  task_id TEXT NOT NULL,
+  purpose TEXT NOT NULL,
+  actions INTEGER NOT NULL,
+  targets TEXT NOT NULL,
+  public_key TEXT NOT NULL,
+  issued_by TEXT NOT NULL,
+  issued_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  max_messages INTEGER,
+  max_recipients INTEGER,
+  revoked INTEGER NOT NULL DEFAULT 0,
+  revoked_at INTEGER NOT NULL DEFAULT 0,
+  revoked_by TEXT NOT NULL DEFAULT '',
+  revoke_reason TEXT NOT NULL DEFAULT '',
+  messages_used INTEGER NOT NULL DEFAULT 0,
+  recipients_used INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX grants_identity ON grants(identity_id);
+CREATE INDEX grants_expires ON grants(expires_at);
+CREATE TABLE proof_replay (
+  jti TEXT PRIMARY KEY,
+  grant_id TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX proof_replay_expires ON proof_replay(expires_at);
+CREATE TABLE ledger (
+  inbox TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  participants TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (inbox, message_id)
+);
+CREATE INDEX ledger_expires ON ledger(expires_at);
+)sql",
 };
 
 constexpr const char* kIdentityColumns =
@@ -113,6 +154,36 @@ Identity read_identity(const Stmt& s) {
   if (!s.is_null(19)) i.renewal_expires_at = from_secs(s.integer(19));
   i.status_reason = s.text(20);
   return i;
+}
+
+constexpr const char* kGrantColumns =
+    "id, identity_id, task_id, purpose, actions, targets, public_key, issued_by, issued_at, "
+    "expires_at, max_messages, max_recipients, revoked, revoked_at, revoked_by, revoke_reason, "
+    "messages_used, recipients_used";
+
+policy::Grant read_grant(const Stmt& s) {
+  policy::Grant g;
+  g.id = s.text(0);
+  g.identity_id = s.text(1);
+  g.task_id = s.text(2);
+  g.purpose = s.text(3);
+  g.actions = policy::CapabilitySet::from_bits(static_cast<std::uint8_t>(s.integer(4)));
+  g.targets = decode_targets(s.text(5));
+  auto key = policy::base64url_decode(s.text(6));
+  if (!key) throw StoreError("corrupt public key for grant " + g.id);
+  g.public_key = *key;
+  g.issued_by = s.text(7);
+  g.issued_at = from_secs(s.integer(8));
+  g.expires_at = from_secs(s.integer(9));
+  if (!s.is_null(10)) g.max_messages = s.integer(10);
+  if (!s.is_null(11)) g.max_recipients = s.integer(11);
+  g.revoked = s.integer(12) != 0;
+  g.revoked_at = from_secs(s.integer(13));
+  g.revoked_by = s.text(14);
+  g.revoke_reason = s.text(15);
+  g.messages_used = s.integer(16);
+  g.recipients_used = s.integer(17);
+  return g;
 }
 
 AuditRecord read_audit(const Stmt& s) {
@@ -202,6 +273,33 @@ class SqliteTx final : public StoreTx {
       ins.bind(1, i.id).bind(2, std::int64_t{i.round}).bind(3, policy::to_string(a.role));
       ins.bind(4, a.actor).bind(5, secs(a.at)).bind(6, a.comment).run();
     }
+  }
+
+  std::optional<policy::Grant> find_grant(std::string_view id) override {
+    Stmt s(db_.handle(), fmt::format("SELECT {} FROM grants WHERE id = ?1", kGrantColumns));
+    s.bind(1, id);
+    if (!s.step()) return std::nullopt;
+    return read_grant(s);
+  }
+
+  void insert_grant(const policy::Grant& g) override {
+    Stmt s(db_.handle(),
+           "INSERT INTO grants (id, identity_id, task_id, purpose, actions, targets, public_key, "
+           "issued_by, issued_at, expires_at, max_messages, max_recipients) VALUES "
+           "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+    s.bind(1, g.id).bind(2, g.identity_id).bind(3, g.task_id).bind(4, g.purpose);
+    s.bind(5, std::int64_t{g.actions.bits()}).bind(6, encode_targets(g.targets));
+    s.bind(7, policy::base64url_encode(g.public_key)).bind(8, g.issued_by);
+    s.bind(9, secs(g.issued_at)).bind(10, secs(g.expires_at));
+    s.bind_opt(11, g.max_messages).bind_opt(12, g.max_recipients).run();
+  }
+
+  void mark_grant_revoked(const policy::Grant& g) override {
+    Stmt s(db_.handle(),
+           "UPDATE grants SET revoked = 1, revoked_at = ?2, revoked_by = ?3, revoke_reason = ?4 "
+           "WHERE id = ?1");
+    s.bind(1, g.id).bind(2, secs(g.revoked_at)).bind(3, g.revoked_by).bind(4, g.revoke_reason);
+    s.run();
   }
 
   std::optional<AuditRecord> last_audit() override {
@@ -316,6 +414,10 @@ class SqliteStore final : public Store {
       data.generation = std::stoull(g.text(0));
       Stmt s(db_.handle(), fmt::format("SELECT {} FROM identities", kIdentityColumns));
       while (s.step()) data.identities.push_back(read_identity(s));
+      Stmt gs(db_.handle(),
+              fmt::format("SELECT {} FROM grants WHERE expires_at > ?1", kGrantColumns));
+      gs.bind(1, secs(common::now_seconds()) - 86400);
+      while (gs.step()) data.grants.push_back(read_grant(gs));
       db_.exec("COMMIT");
     } catch (...) {
       sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
@@ -336,6 +438,70 @@ class SqliteStore final : public Store {
     std::vector<Identity> out;
     while (s.step()) out.push_back(read_identity(s));
     return out;
+  }
+
+  std::vector<policy::Grant> list_grants(std::string_view identity_id) override {
+    require_schema();
+    Stmt s(db_.handle(), fmt::format("SELECT {} FROM grants WHERE ?1 = '' OR identity_id = ?1 "
+                                     "ORDER BY issued_at, id",
+                                     kGrantColumns));
+    s.bind(1, identity_id);
+    std::vector<policy::Grant> out;
+    while (s.step()) out.push_back(read_grant(s));
+    return out;
+  }
+
+  QuotaOutcome consume_grant(std::string_view grant_id, std::int64_t recipients) override {
+    require_schema();
+    Stmt s(db_.handle(),
+           "UPDATE grants SET messages_used = messages_used + 1, "
+           "recipients_used = recipients_used + ?2 WHERE id = ?1 "
+           "AND (max_messages IS NULL OR messages_used < max_messages) "
+           "AND (max_recipients IS NULL OR recipients_used + ?2 <= max_recipients)");
+    s.bind(1, grant_id).bind(2, recipients).run();
+    if (sqlite3_changes(db_.handle()) == 1) return QuotaOutcome::consumed;
+    Stmt e(db_.handle(), "SELECT 1 FROM grants WHERE id = ?1");
+    e.bind(1, grant_id);
+    return e.step() ? QuotaOutcome::exhausted : QuotaOutcome::unknown_grant;
+  }
+
+  ReplayOutcome record_proof(std::string_view jti, std::string_view grant_id,
+                             std::string_view digest, policy::Time expires_at) override {
+    require_schema();
+    Stmt purge(db_.handle(), "DELETE FROM proof_replay WHERE expires_at < ?1");
+    purge.bind(1, secs(common::now_seconds()) - 3600).run();
+    Stmt ins(db_.handle(),
+             "INSERT INTO proof_replay (jti, grant_id, digest, expires_at) VALUES (?1, ?2, ?3, ?4) "
+             "ON CONFLICT (jti) DO NOTHING");
+    ins.bind(1, jti).bind(2, grant_id).bind(3, digest).bind(4, secs(expires_at)).run();
+    if (sqlite3_changes(db_.handle()) == 1) return ReplayOutcome::first_use;
+    Stmt s(db_.handle(), "SELECT digest FROM proof_replay WHERE jti = ?1");
+    s.bind(1, jti);
+    return s.step() && s.text(0) == digest ? ReplayOutcome::identical_retry
+                                           : ReplayOutcome::replayed;
+  }
+
+  void record_received(std::string_view inbox, std::string_view message_id,
+                       const std::vector<std::string>& participants,
+                       policy::Time expires_at) override {
+    require_schema();
+    Stmt s(db_.handle(),
+           "INSERT INTO ledger (inbox, message_id, participants, expires_at) VALUES "
+           "(?1, ?2, ?3, ?4) ON CONFLICT (inbox, message_id) DO UPDATE SET "
+           "participants = excluded.participants, expires_at = excluded.expires_at");
+    s.bind(1, inbox).bind(2, message_id).bind(3, join_lines(participants));
+    s.bind(4, secs(expires_at)).run();
+  }
+
+  std::optional<std::vector<std::string>> find_received(std::string_view inbox,
+                                                        std::string_view message_id) override {
+    require_schema();
+    Stmt s(db_.handle(),
+           "SELECT participants FROM ledger WHERE inbox = ?1 AND message_id = ?2 AND "
+           "expires_at > ?3");
+    s.bind(1, inbox).bind(2, message_id).bind(3, secs(common::now_seconds()));
+    if (!s.step()) return std::nullopt;
+    return split_lines(s.text(0));
   }
 
   std::vector<AuditRecord> audit_records(std::int64_t from_seq) override {

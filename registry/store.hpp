@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "policy/grant.hpp"
 #include "policy/identity.hpp"
 
 namespace agentgate::registry {
@@ -51,6 +52,9 @@ class StoreTx {
   // The id of the non-terminal identity bound to this principal, if any.
   virtual std::optional<std::string> live_identity_for_principal(std::string_view principal) = 0;
   virtual void put_identity(const policy::Identity& identity) = 0;  // insert or replace
+  virtual std::optional<policy::Grant> find_grant(std::string_view id) = 0;
+  virtual void insert_grant(const policy::Grant& grant) = 0;
+  virtual void mark_grant_revoked(const policy::Grant& revoked) = 0;
   virtual std::optional<AuditRecord> last_audit() = 0;
   virtual void insert_audit(const AuditRecord& record) = 0;
 };
@@ -58,7 +62,13 @@ class StoreTx {
 struct RegistryData {
   std::uint64_t generation = 0;
   std::vector<policy::Identity> identities;
+  std::vector<policy::Grant> grants;  // unexpired ones, plus those expired within a day
 };
+
+// Per-message session state (SPEC section 4). These writes are atomic single statements that
+// do not bump the registry generation: they change counters, not governance.
+enum class QuotaOutcome { consumed, exhausted, unknown_grant };
+enum class ReplayOutcome { first_use, identical_retry, replayed };
 
 struct IdentityFilter {
   std::optional<policy::Status> stored_status;  // coarse pre-filter; callers apply effective status
@@ -82,6 +92,20 @@ class Store {
   virtual RegistryData load_registry() = 0;
   virtual std::vector<policy::Identity> list_identities(const IdentityFilter& filter) = 0;
   virtual std::vector<AuditRecord> audit_records(std::int64_t from_seq) = 0;
+  virtual std::vector<policy::Grant> list_grants(std::string_view identity_id) = 0;  // "" = all
+
+  // Counts one message with `recipients` recipients against the grant's quotas, atomically:
+  // two gateways can never both take the last message.
+  virtual QuotaOutcome consume_grant(std::string_view grant_id, std::int64_t recipients) = 0;
+  // Remembers a proof's jti with the digest of the message it signed until `expires_at`.
+  virtual ReplayOutcome record_proof(std::string_view jti, std::string_view grant_id,
+                                     std::string_view digest, policy::Time expires_at) = 0;
+  // The conversation ledger: messages an agent inbox received, with their participants.
+  virtual void record_received(std::string_view inbox, std::string_view message_id,
+                               const std::vector<std::string>& participants,
+                               policy::Time expires_at) = 0;
+  virtual std::optional<std::vector<std::string>> find_received(std::string_view inbox,
+                                                                std::string_view message_id) = 0;
 };
 
 // Opens the store a URL names: sqlite:///abs/path or postgresql://...

@@ -27,7 +27,7 @@ Identity make(std::string id, std::string inbox, std::vector<std::string> princi
 }
 
 std::shared_ptr<const Snapshot> build(std::vector<Identity> ids, std::uint64_t generation = 7) {
-  return Snapshot::build({generation, std::move(ids)}, kNow);
+  return Snapshot::build({generation, std::move(ids), {}}, kNow);
 }
 
 TEST_CASE("snapshot: lookups by id, inbox and principal") {

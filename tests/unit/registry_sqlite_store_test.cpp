@@ -48,14 +48,15 @@ TEST_CASE("sqlite store: init migrates once and is idempotent") {
   TempDir dir;
   auto store = open_store("sqlite://" + dir.file("r.db"), true);
   CHECK(store->schema_version() == 0);
-  CHECK(store->migrate() == 1);
-  CHECK(store->schema_version() == 1);
+  const int latest = store->migrate();  // every migration, in one go
+  CHECK(latest >= 2);
+  CHECK(store->schema_version() == latest);
   CHECK(store->migrate() == 0);
-  CHECK(store->schema_version() == 1);
+  CHECK(store->schema_version() == latest);
   CHECK(store->generation() == 0);
   SUBCASE("a second connection sees the same schema and migrates nothing") {
     auto again = open_store("sqlite://" + dir.file("r.db"), false);
-    CHECK(again->schema_version() == 1);
+    CHECK(again->schema_version() == latest);
     CHECK(again->migrate() == 0);
   }
 }
