@@ -1,8 +1,8 @@
 // `agentgatectl events verify FILE`: checks the event log's hash chain.
 #include <fstream>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/context.hpp"
@@ -31,9 +31,10 @@ void add_events_commands(CLI::App& app, Context& ctx) {
       } else if (c.ok) {
         fmt::print("event chain OK: {} records, head {}\n", c.records, c.head);
         if (c.first_sequence > 1)
-          fmt::print("note: the file starts at sequence {} (rotated); its first prev_hash must be "
-                     "the previous file's head\n",
-                     c.first_sequence);
+          fmt::print(
+              "note: the file starts at sequence {} (rotated); its first prev_hash must be "
+              "the previous file's head\n",
+              c.first_sequence);
       } else {
         fmt::print("event chain BROKEN at line {}: {} ({} records before it verified)\n",
                    c.first_bad_line, c.problem, c.records);

@@ -29,7 +29,7 @@ class IdentityLookup {
 struct RecipientCheck {
   Action action = Action::accept;  // the action of `reason` (accept when none)
   std::optional<Reason> reason;
-  std::string identity;  // the agent identity involved (sender or recipient)
+  std::string identity;    // the agent identity involved (sender or recipient)
   unsigned direction = 0;  // kOutbound: a problem of the agent sender; kInbound: of the inbox
   std::string detail;
 };

@@ -11,14 +11,6 @@
 namespace agentgate::policy {
 namespace {
 
-bool contains(const std::vector<std::string>& v, std::string_view s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
-}
-
-Refusal refuse(std::string rule, std::string message) {
-  return {std::move(rule), std::move(message)};
-}
-
 bool plausible_name(std::string_view name) {
   return !name.empty() && name.size() <= 128 &&
          std::none_of(name.begin(), name.end(),

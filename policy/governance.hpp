@@ -3,6 +3,7 @@
 // caller passes `now`, persists the result and writes the audit record in one transaction.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <string_view>
@@ -24,6 +25,10 @@ struct GovernanceRules {
   std::vector<std::string> agent_inboxes;
   AddressRules address_rules;
 };
+
+inline bool contains(const std::vector<std::string>& names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
 
 // Answers "is this name an agent?": an identity id, an inbox address or a principal (with or
 // without its "sasl:"/"cert:" prefix) of any identity. The registry backs it with indexed lookups.

@@ -8,14 +8,6 @@
 namespace agentgate::policy {
 namespace {
 
-bool contains(const std::vector<std::string>& v, std::string_view s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
-}
-
-Refusal refuse(std::string rule, std::string message) {
-  return {std::move(rule), std::move(message)};
-}
-
 // Every requested pattern must be covered by one of the identity's patterns for that action.
 std::optional<Refusal> check_targets(const Identity& id, const GrantRequest& r,
                                      const AddressRules& rules) {

@@ -16,8 +16,8 @@ struct MessageFacts {
   std::string auth_login;    // {auth_authen}: the SASL login, as the MTA reports it
   std::string cert_subject;  // {cert_subject}: verified TLS client certificate subject
   std::string queue_id;
-  std::string mail_from;                // normalised envelope sender ("" = null sender)
-  std::vector<std::string> recipients;  // normalised, those accepted at RCPT
+  std::string mail_from;                    // normalised envelope sender ("" = null sender)
+  std::vector<std::string> recipients;      // normalised, those accepted at RCPT
   std::vector<std::string> from_addresses;  // mailboxes of the From: header(s), normalised
   std::string message_id;
   std::string subject;

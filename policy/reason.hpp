@@ -70,7 +70,9 @@ inline constexpr std::array<std::string_view, 30> kReasonNames = {
     "inbox_receive_not_permitted",
     "sender_not_trusted",
     "store_unavailable",
-    "internal_error", "identity_rejected", "unknown_agent_recipient",
+    "internal_error",
+    "identity_rejected",
+    "unknown_agent_recipient",
 };
 
 constexpr std::string_view to_string(Reason r) {

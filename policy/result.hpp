@@ -13,6 +13,10 @@ struct Refusal {
   std::string message;  // for humans: names the rule and the offending value
 };
 
+inline Refusal refuse(std::string rule, std::string message) {
+  return {std::move(rule), std::move(message)};
+}
+
 template <typename T>
 class Result {
  public:

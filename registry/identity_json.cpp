@@ -5,15 +5,27 @@
 #include "policy/digest.hpp"
 
 namespace agentgate::registry {
+namespace {
+
+nlohmann::json capabilities_json(policy::CapabilitySet set) {
+  nlohmann::json out = nlohmann::json::array();
+  for (auto c : policy::kAllCapabilities)
+    if (set.has(c)) out.push_back(policy::to_string(c));
+  return out;
+}
+
+nlohmann::json targets_json(const std::map<policy::Capability, std::vector<std::string>>& targets) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [cap, patterns] : targets) out[std::string(policy::to_string(cap))] = patterns;
+  return out;
+}
+
+}  // namespace
 
 nlohmann::json identity_to_json(const policy::Identity& i, policy::Time now) {
   using common::format_iso8601;
-  nlohmann::json actions = nlohmann::json::array();
-  for (auto c : policy::kAllCapabilities)
-    if (i.actions.has(c)) actions.push_back(policy::to_string(c));
-  nlohmann::json targets = nlohmann::json::object();
-  for (const auto& [cap, patterns] : i.targets)
-    targets[std::string(policy::to_string(cap))] = patterns;
+  auto actions = capabilities_json(i.actions);
+  auto targets = targets_json(i.targets);
   nlohmann::json approvals = nlohmann::json::array();
   for (const auto& a : i.approvals)
     approvals.push_back({{"role", policy::to_string(a.role)},
@@ -51,18 +63,10 @@ nlohmann::json identity_to_json(const policy::Identity& i, policy::Time now) {
   return j;
 }
 
-}  // namespace agentgate::registry
-
-namespace agentgate::registry {
-
 nlohmann::json grant_to_json(const policy::Grant& g, policy::Time now) {
   using common::format_iso8601;
-  nlohmann::json actions = nlohmann::json::array();
-  for (auto c : policy::kAllCapabilities)
-    if (g.actions.has(c)) actions.push_back(policy::to_string(c));
-  nlohmann::json targets = nlohmann::json::object();
-  for (const auto& [cap, patterns] : g.targets)
-    targets[std::string(policy::to_string(cap))] = patterns;
+  auto actions = capabilities_json(g.actions);
+  auto targets = targets_json(g.targets);
   auto opt = [](const std::optional<std::int64_t>& v) {
     return v ? nlohmann::json(*v) : nlohmann::json();
   };
