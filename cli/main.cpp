@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   add_audit_commands(app, ctx);
   add_events_commands(app, ctx);
   add_grant_commands(app, ctx);
+  add_sign_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -68,9 +68,14 @@ bool EventLog::append(nlohmann::json& record) {
   return true;
 }
 
-void EventLog::reopen() {
+std::optional<std::string> EventLog::reopen() {
   std::lock_guard lock(mu_);
-  open_fd();
+  try {
+    open_fd();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return std::nullopt;
 }
 
 std::uint64_t EventLog::write_errors() const {

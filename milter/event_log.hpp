@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -22,8 +23,10 @@ class EventLog {
 
   // Completes the record's chain fields and appends it. False when the write failed.
   bool append(nlohmann::json& record);
-  // Reopens the file (after log rotation); keeps the chain position.
-  void reopen();
+  // Reopens the file (after log rotation); keeps the chain position. On failure the old
+  // descriptor stays in use and the reason is returned.
+  std::optional<std::string> reopen();
+  const std::string& path() const { return path_; }
   std::uint64_t write_errors() const;
 
  private:

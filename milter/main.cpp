@@ -125,7 +125,7 @@ void reload(Runtime& rt, const std::string& path, Watcher& watcher) {
           "reload: milter.socket, store.url and events.path changes need a restart; "
           "keeping the running values for those");
     rt.config.store(fresh);
-    rt.events.reopen();
+    if (auto error = rt.events.reopen()) log_error("event log not reopened: " + *error);
     watcher.kick();
     log_info(fmt::format("reloaded {}", path));
   } catch (const std::exception& e) {
@@ -148,6 +148,7 @@ int serve(const std::string& config_path, bool foreground) {
           "registry store unreadable at start (governed mail tempfails until it is "
           "back): " +
           error);
+    hand_over(rt.events.path(), config->milter);  // the dropped user must reopen it later
     drop_privileges(config->milter);
     install_runtime(&rt);
 
@@ -173,12 +174,13 @@ int serve(const std::string& config_path, bool foreground) {
         if (errno == EINTR) continue;
         break;
       }
-      if (signo == SIGHUP)
+      if (signo == SIGHUP) {
         reload(rt, config_path, watcher);
-      else if (signo == SIGUSR1)
-        rt.events.reopen();
-      else
+      } else if (signo == SIGUSR1) {
+        if (auto failure = rt.events.reopen()) log_error("event log not reopened: " + *failure);
+      } else {
         break;
+      }
     }
     log_info("stopping: finishing open SMTP sessions");
     smfi_stop();

@@ -56,6 +56,14 @@ void open_listener(const common::MilterSettings& m) {
     throw std::runtime_error(fmt::format("chmod {}: {}", path, std::strerror(errno)));
 }
 
+void hand_over(const std::string& path, const common::MilterSettings& m) {
+  if (m.user.empty() || geteuid() != 0) return;
+  auto* pw = getpwnam(m.user.c_str());
+  if (!pw) throw std::runtime_error(fmt::format("milter.user '{}': no such user", m.user));
+  if (chown(path.c_str(), pw->pw_uid, pw->pw_gid) != 0)
+    throw std::runtime_error(fmt::format("chown {}: {}", path, std::strerror(errno)));
+}
+
 void drop_privileges(const common::MilterSettings& m) {
   if (m.user.empty() || geteuid() != 0) return;
   auto* pw = getpwnam(m.user.c_str());

@@ -15,6 +15,9 @@ std::string unix_socket_path(const std::string& spec);
 // message naming the socket on failure.
 void open_listener(const common::MilterSettings& settings);
 
+// Gives a file created as root to milter.user, so the daemon can reopen it after the drop.
+void hand_over(const std::string& path, const common::MilterSettings& settings);
+
 // Drops root to milter.user (and its groups) if configured. Throws on failure.
 void drop_privileges(const common::MilterSettings& settings);
 

@@ -1,0 +1,161 @@
+// `agentgatectl sign`: the reference signer of SPEC section 4. Reads a message, binds it to the
+// envelope and the grant with the claims mf, rth, h/hh and bh, signs a compact JWS with the
+// agent's Ed25519 key and writes the message with an Agent-Proof header prepended.
+#include <openssl/rand.h>
+
+#include <cctype>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/context.hpp"
+#include "common/timefmt.hpp"
+#include "policy/address.hpp"
+#include "policy/canonical.hpp"
+#include "policy/digest.hpp"
+#include "policy/jws.hpp"
+#include "policy/rfc5322.hpp"
+
+namespace agentgate::cli {
+namespace {
+
+struct SignArgs {
+  std::string grant, key, action, in_reply_to, mail_from, audience, lifetime = "300s", identity,
+                                                                    task, in, out;
+  std::vector<std::string> rcpts;
+};
+
+std::string slurp(std::istream& in) {
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string random_b64url(size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
+    throw std::runtime_error("no randomness");
+  return policy::base64url_encode(raw);
+}
+
+// Recipients from To, Cc and Bcc when --rcpt is not given.
+std::vector<std::string> header_recipients(const policy::ParsedMessage& m) {
+  std::vector<std::string> out;
+  for (const auto& [name, value] : m.headers) {
+    std::string lower = name;
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower != "to" && lower != "cc" && lower != "bcc") continue;
+    for (auto& a : policy::extract_mailboxes(value)) out.push_back(a);
+  }
+  return out;
+}
+
+// The headers the proof signs: from, to (when present), subject, date, message-id, and cc,
+// in-reply-to and references when present.
+std::vector<std::string> signed_names(const policy::ParsedMessage& m) {
+  std::vector<std::string> names = {"from"};
+  for (const char* optional : {"to", "cc"})
+    if (policy::header_value(m, optional)) names.push_back(optional);
+  for (const char* required : {"subject", "date", "message-id"}) names.push_back(required);
+  for (const char* optional : {"in-reply-to", "references"})
+    if (policy::header_value(m, optional)) names.push_back(optional);
+  return names;
+}
+
+}  // namespace
+
+void add_sign_commands(CLI::App& app, Context& ctx) {
+  auto a = std::make_shared<SignArgs>();
+  auto* c = app.add_subcommand("sign", "Add an Agent-Proof header to a message (reference signer)");
+  c->add_option("--grant", a->grant, "Grant id (the proof's kid)")->required();
+  c->add_option("--key", a->key, "The grant's Ed25519 private key (PEM)")->required();
+  c->add_option("--action", a->action, "send|reply|escalate|invoke")
+      ->required()
+      ->check(CLI::IsMember({"send", "reply", "escalate", "invoke"}));
+  c->add_option("--in-reply-to", a->in_reply_to, "Message-ID answered (default: In-Reply-To)");
+  c->add_option("--mail-from", a->mail_from, "Envelope sender (default: the From address)");
+  c->add_option("--rcpt", a->rcpts, "Envelope recipient (default: To, Cc and Bcc)");
+  c->add_option("--audience", a->audience, "The gateway's audience (default: policy.audience)");
+  c->add_option("--lifetime", a->lifetime, "exp - iat, at most 300s");
+  c->add_option("--identity", a->identity, "iss without reading the store (default: the grant's)");
+  c->add_option("--task", a->task, "task without reading the store (default: the grant's)");
+  c->add_option("IN", a->in, "Message file (default: stdin)");
+  c->add_option("OUT", a->out, "Output file (default: stdout)");
+  c->callback([&ctx, a] {
+    ctx.run = [&ctx, a] {
+      auto lifetime = common::parse_duration(a->lifetime);
+      if (!lifetime || lifetime->count() <= 0 || lifetime->count() > 300)
+        throw UsageError("--lifetime must be a duration of at most 300s");
+      std::ifstream key_in(a->key);
+      if (!key_in) throw UsageError(fmt::format("cannot read {}", a->key));
+      auto key = policy::private_key_from_pem(slurp(key_in));
+      if (!key) throw UsageError(fmt::format("{} holds no Ed25519 private key (PEM)", a->key));
+      std::string raw;
+      if (a->in.empty() || a->in == "-") {
+        raw = slurp(std::cin);
+      } else {
+        std::ifstream in(a->in, std::ios::binary);
+        if (!in) throw UsageError(fmt::format("cannot read {}", a->in));
+        raw = slurp(in);
+      }
+      std::string error;
+      auto msg = policy::parse_message(raw, &error);
+      if (!msg) throw UsageError("the message is malformed: " + error);
+      for (const char* required : {"from", "subject", "date", "message-id"})
+        if (!policy::header_value(*msg, required))
+          throw UsageError(
+              fmt::format("the message has no {} header; the proof must sign it", required));
+      if (a->identity.empty() || a->task.empty()) {
+        std::optional<policy::Grant> g;
+        ctx.store().read([&](registry::StoreTx& tx) { g = tx.find_grant(a->grant); });
+        if (!g) throw RefusedError("not_found", fmt::format("no grant '{}'", a->grant));
+        if (a->identity.empty()) a->identity = g->identity_id;
+        if (a->task.empty()) a->task = g->task_id;
+      }
+      auto from = policy::extract_mailboxes(*policy::header_value(*msg, "from"));
+      auto mail_from = a->mail_from.empty() ? (from.empty() ? "" : from.front())
+                                            : policy::normalize_address(a->mail_from);
+      std::vector<std::string> rcpts;
+      for (const auto& r : a->rcpts) rcpts.push_back(policy::normalize_address(r));
+      if (rcpts.empty()) rcpts = header_recipients(*msg);
+      if (rcpts.empty()) throw UsageError("no recipients: give --rcpt or To/Cc/Bcc headers");
+      auto names = signed_names(*msg);
+      auto now = common::now_seconds().time_since_epoch().count();
+      nlohmann::json claims = {
+          {"iss", a->identity},
+          {"aud", a->audience.empty() ? ctx.config().policy.audience : a->audience},
+          {"iat", now},
+          {"exp", now + lifetime->count()},
+          {"jti", random_b64url(16)},
+          {"task", a->task},
+          {"act", a->action},
+          {"mf", mail_from},
+          {"rth", policy::recipients_hash(rcpts)},
+          {"h", names},
+          {"hh", policy::headers_hash(msg->headers, names)},
+          {"bh", policy::base64url_digest(policy::relaxed_body_hash(msg->body))},
+      };
+      auto irt = a->in_reply_to.empty() ? policy::header_value(*msg, "in-reply-to")
+                                        : std::optional<std::string>(a->in_reply_to);
+      if (a->action == "reply") {
+        if (!irt) throw UsageError("a reply needs --in-reply-to or an In-Reply-To header");
+        claims["irt"] = *irt;
+      }
+      auto token = policy::make_compact_jws({"EdDSA", "agent-proof+jwt", a->grant}, claims, *key);
+      std::string signed_message = "Agent-Proof: " + token + msg->eol + raw;
+      if (a->out.empty() || a->out == "-") {
+        std::cout << signed_message;
+      } else {
+        std::ofstream out(a->out, std::ios::binary);
+        if (!(out << signed_message)) throw UsageError(fmt::format("cannot write {}", a->out));
+      }
+      return kOk;
+    };
+  });
+}
+
+}  // namespace agentgate::cli
