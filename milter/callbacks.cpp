@@ -8,6 +8,9 @@
 #include <netinet/in.h>
 #include <strings.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "common/timefmt.hpp"
@@ -106,7 +109,8 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
     ensure_session(ctx);
     *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST);
     // Steps agentgate never looks at: the MTA skips them entirely.
-    *pf1 = f1 & (SMFIP_NOHELO | SMFIP_NOBODY | SMFIP_NOEOH | SMFIP_NOUNKNOWN | SMFIP_NODATA);
+    // The body is read only for mail from a governed sender (the proof's bh); others SKIP it.
+    *pf1 = f1 & (SMFIP_NOHELO | SMFIP_NOEOH | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_SKIP);
     *pf2 = 0;
     *pf3 = 0;
     if (f0 & SMFIF_SETSYMLIST) {
@@ -137,6 +141,12 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv) {
     s.facts.auth_login = macro(ctx, "{auth_authen}");
     s.facts.cert_subject = macro(ctx, "{cert_subject}");
     s.facts.queue_id = macro(ctx, "i");
+    const auto& policy = g_runtime->config.load()->policy;
+    auto snap = g_runtime->registry.snapshot();
+    bool governed = policy.in_agent_domain(s.facts.mail_from) ||
+                    policy.listed_inbox(s.facts.mail_from) ||
+                    (snap && snap->by_inbox(s.facts.mail_from));
+    if (governed) s.body.emplace();
     return SMFIS_CONTINUE;
   });
 }
@@ -182,6 +192,7 @@ sfsistat on_header(SMFICTX* ctx, char* name, char* value) {
     if (strcasecmp(name, "From") == 0) {
       auto boxes = policy::extract_mailboxes(v, g_runtime->config.load()->policy.address_rules);
       s.facts.from_addresses.insert(s.facts.from_addresses.end(), boxes.begin(), boxes.end());
+      s.facts.participants.insert(s.facts.participants.end(), boxes.begin(), boxes.end());
       if (boxes.empty()) s.facts.from_addresses.emplace_back();  // an empty From still counts
     } else if (strcasecmp(name, "Message-ID") == 0) {
       s.facts.message_id = std::string(v.substr(0, 998));
@@ -189,11 +200,20 @@ sfsistat on_header(SMFICTX* ctx, char* name, char* value) {
       s.facts.subject = std::string(v.substr(0, 998));
     } else if (strcasecmp(name, "In-Reply-To") == 0) {
       s.facts.in_reply_to = std::string(v.substr(0, 998));
+    } else if (strcasecmp(name, "To") == 0 || strcasecmp(name, "Cc") == 0) {
+      auto boxes = policy::extract_mailboxes(v, g_runtime->config.load()->policy.address_rules);
+      s.facts.participants.insert(s.facts.participants.end(), boxes.begin(), boxes.end());
     } else if (strcasecmp(name, "AgentGate-Result") == 0) {
       ++s.agentgate_result_headers;
     } else if (strcasecmp(name, "Agent-Proof") == 0) {
       ++s.agent_proof_headers;
       if (s.facts.agent_proofs.size() < 8) s.facts.agent_proofs.emplace_back(v.substr(0, 16384));
+      return SMFIS_CONTINUE;
+    }
+    // Kept for the proof's hh, bounded: an oversized header section cannot match a proof anyway.
+    if (s.body && s.facts.headers.size() < 512 && s.header_bytes < (256u << 10)) {
+      s.header_bytes += v.size() + std::strlen(name);
+      s.facts.headers.emplace_back(name, v);
     }
     return SMFIS_CONTINUE;
   });
@@ -208,17 +228,49 @@ void strip_headers(SMFICTX* ctx, const Session& s) {
     smfi_chgheader(ctx, const_cast<char*>("Agent-Proof"), i, nullptr);
 }
 
+// Quotas, replay and the thread ledger: checked only when every pure check passed, so a refused
+// message never consumes quota or burns its proof.
+void apply_session_state(policy::Verdict& v, const policy::MessageFacts& f,
+                         const policy::PolicySettings& settings) {
+  if (v.jti.empty() || v.would_action != policy::Action::accept) return;
+  std::string detail;
+  auto reason = g_runtime->registry.session_checks(v, f, &detail);
+  if (!reason) return;
+  v.reasons.insert(v.reasons.begin(), *reason);
+  v.detail = detail;
+  v.would_action = std::max(v.would_action, settings.action_for(*reason));
+  v.action = settings.mode == policy::Mode::monitor ? policy::Action::accept : v.would_action;
+}
+
+// Inbound mail an agent inbox accepted goes into its conversation ledger, so a later reply can
+// be checked against it. A failure here degrades replies (refused), never this message.
+void remember_inbound(const policy::MessageFacts& f, const policy::Verdict& v) {
+  if (!(v.directions & policy::kInbound)) return;
+  auto view = g_runtime->registry.rcpt_view();
+  std::vector<std::string> inboxes;
+  for (const auto& r : f.recipients)
+    if (view->by_inbox(r).identity) inboxes.push_back(r);
+  try {
+    g_runtime->registry.remember_received(inboxes, f);
+  } catch (const std::exception& e) {
+    log_error(fmt::format("conversation ledger not updated: {}", e.what()));
+  }
+}
+
 sfsistat decide_eom(SMFICTX* ctx, Session& s) {
   auto cfg = g_runtime->config.load();
   if (auto qid = macro(ctx, "i"); !qid.empty()) s.facts.queue_id = qid;
   if (s.facts.auth_login.empty()) s.facts.auth_login = macro(ctx, "{auth_authen}");
   s.facts.now = common::now_seconds();
+  if (s.body) s.facts.body_hash = policy::base64url_digest(s.body->finish());
+  s.body.reset();
   ++g_runtime->counters.messages;
   Decision d{make_event_id(), "eom", &s.facts, {}, s.facts.recipients};
   {
     auto view = g_runtime->registry.eom_view();  // holds the store briefly: evaluate, then drop
     d.verdict = policy::evaluate(s.facts, *view, cfg->policy);
   }
+  apply_session_state(d.verdict, s.facts, cfg->policy);
   if (!d.verdict.governed()) {
     strip_headers(ctx, s);
     return SMFIS_CONTINUE;
@@ -239,12 +291,22 @@ sfsistat decide_eom(SMFICTX* ctx, Session& s) {
       [[fallthrough]];
     }
     case policy::Action::accept:
+      remember_inbound(s.facts, d.verdict);
       strip_headers(ctx, s);
       smfi_insheader(ctx, 0, const_cast<char*>("AgentGate-Result"),
                      const_cast<char*>(result_header(d, cfg->policy).c_str()));
       return SMFIS_CONTINUE;
   }
   return SMFIS_TEMPFAIL;
+}
+
+sfsistat on_body(SMFICTX* ctx, unsigned char* chunk, size_t len) {
+  return guarded(ctx, "body", [&] {
+    auto& s = ensure_session(ctx);
+    if (!s.body) return SMFIS_SKIP;
+    s.body->update({reinterpret_cast<const char*>(chunk), len});
+    return SMFIS_CONTINUE;
+  });
 }
 
 sfsistat on_eom(SMFICTX* ctx) {
@@ -286,6 +348,7 @@ smfiDesc make_filter_description() {
   d.xxfi_envfrom = on_envfrom;
   d.xxfi_envrcpt = on_envrcpt;
   d.xxfi_header = on_header;
+  d.xxfi_body = on_body;
   d.xxfi_eom = on_eom;
   d.xxfi_abort = on_abort;
   d.xxfi_close = on_close;

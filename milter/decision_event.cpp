@@ -72,8 +72,8 @@ nlohmann::json ecs_event(const Decision& d, const policy::PolicySettings& s,
   j["user"] = {{"name", f.auth_login}};
   j["gen_ai"] = {{"agent", {{"id", v.sender_identity}}}};
   j["agentgate"] = {{"reasons", reasons},
-                    {"grant", ""},
-                    {"task", ""},
+                    {"grant", v.grant},
+                    {"task", v.task},
                     {"mode", s.mode == policy::Mode::enforce ? "enforce" : "monitor"},
                     {"would_action", policy::to_string(v.would_action)},
                     {"stage", d.stage},
@@ -133,10 +133,11 @@ std::string result_header(const Decision& d, const policy::PolicySettings& s) {
   std::string identity;
   for (const auto& id : ids) identity += (identity.empty() ? "" : ",") + id;
   return fmt::format(
-      "{}; verdict={}; direction={}; identity={}; grant=-; task=-; reasons={}; "
+      "{}; verdict={}; direction={}; identity={}; grant={}; task={}; reasons={}; "
       "trust={}; mode={}; event={}",
       s.gateway, policy::to_string(v.would_action), direction_name(v.directions),
-      identity.empty() ? "-" : identity, v.reasons.empty() ? "none" : reasons_joined(v, ","),
+      identity.empty() ? "-" : identity, v.grant.empty() ? "-" : v.grant,
+      v.task.empty() ? "-" : v.task, v.reasons.empty() ? "none" : reasons_joined(v, ","),
       v.untrusted ? "untrusted" : "trusted",
       s.mode == policy::Mode::enforce ? "enforce" : "monitor", d.event_id);
 }

@@ -1,6 +1,7 @@
 // Snapshot polling and the two lookup views.
 #include "milter/registry_cache.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include "common/timefmt.hpp"
@@ -25,6 +26,9 @@ class SnapshotView final : public policy::IdentityLookup {
     const policy::Identity* id = snap_ ? snap_->by_inbox(inbox) : nullptr;
     if (!fresh_ || !snap_) return {LookupStatus::unavailable, id};
     return {id ? LookupStatus::found : LookupStatus::not_found, id};
+  }
+  const policy::Grant* grant(std::string_view id) const override {
+    return snap_ ? snap_->grant(id) : nullptr;
   }
 
  private:
@@ -51,11 +55,23 @@ class LiveView final : public policy::IdentityLookup {
     if (!it->second) return {LookupStatus::not_found, nullptr};
     return {LookupStatus::found, &*it->second};
   }
+  // A store error here propagates to the adapter's exception barrier (tempfail): an outage is
+  // never read as "no such grant".
+  const policy::Grant* grant(std::string_view id) const override {
+    auto it = grants_.find(id);
+    if (it == grants_.end()) {
+      std::optional<policy::Grant> row;
+      store_.read([&](registry::StoreTx& tx) { row = tx.find_grant(id); });
+      it = grants_.emplace(std::string(id), std::move(row)).first;
+    }
+    return it->second ? &*it->second : nullptr;
+  }
 
  private:
   std::unique_lock<std::mutex> lock_;
   registry::Store& store_;
   mutable std::map<std::string, std::optional<policy::Identity>, std::less<>> rows_;
+  mutable std::map<std::string, std::optional<policy::Grant>, std::less<>> grants_;
 };
 
 }  // namespace
@@ -131,6 +147,67 @@ std::unique_ptr<policy::IdentityLookup> RegistryCache::eom_view() {
     eom_store_.reset();
     return std::make_unique<SnapshotView>(std::move(snap), fresh());
   }
+}
+
+}  // namespace agentgate::milter
+
+namespace agentgate::milter {
+
+std::optional<policy::Reason> RegistryCache::session_checks(const policy::Verdict& v,
+                                                            const policy::MessageFacts& f,
+                                                            std::string* detail) {
+  if (v.jti.empty()) return std::nullopt;  // no proof was required or given
+  std::lock_guard lock(eom_mutex_);
+  try {
+    auto& store = open(eom_store_);
+    if (!v.in_reply_to.empty() || v.proven_action == policy::Capability::reply) {
+      auto participants = store.find_received(f.mail_from, v.in_reply_to);
+      bool in_thread = participants.has_value();
+      for (const auto& r : f.recipients)
+        if (in_thread &&
+            std::find(participants->begin(), participants->end(), r) == participants->end())
+          in_thread = false;
+      if (!in_thread) {
+        *detail = "the reply does not answer a message this inbox received from its recipients";
+        return policy::Reason::reply_not_in_thread;
+      }
+    }
+    switch (store.record_proof(v.jti, v.grant, v.proof_digest, v.proof_expires_at)) {
+      case registry::ReplayOutcome::replayed:
+        *detail = "this proof was already used for another message";
+        return policy::Reason::proof_replayed;
+      case registry::ReplayOutcome::identical_retry:
+        return std::nullopt;  // the same message again: counted the first time
+      case registry::ReplayOutcome::first_use:
+        break;
+    }
+    auto n = static_cast<std::int64_t>(f.recipients.size());
+    switch (store.consume_grant(v.grant, n)) {
+      case registry::QuotaOutcome::consumed:
+        return std::nullopt;
+      case registry::QuotaOutcome::exhausted:
+        *detail = "the grant's message or recipient quota is used up";
+        return policy::Reason::grant_exhausted;
+      case registry::QuotaOutcome::unknown_grant:
+        *detail = "the grant disappeared from the store";
+        return policy::Reason::grant_unknown;
+    }
+  } catch (const std::exception& e) {
+    eom_store_.reset();
+    *detail = "session state unavailable";
+  }
+  return policy::Reason::store_unavailable;
+}
+
+void RegistryCache::remember_received(const std::vector<std::string>& inboxes,
+                                      const policy::MessageFacts& f) {
+  if (inboxes.empty() || f.message_id.empty()) return;
+  std::vector<std::string> participants = f.participants;
+  if (!f.mail_from.empty()) participants.push_back(f.mail_from);
+  std::lock_guard lock(eom_mutex_);
+  auto& store = open(eom_store_);
+  auto keep = common::now_seconds() + std::chrono::days(30);
+  for (const auto& inbox : inboxes) store.record_received(inbox, f.message_id, participants, keep);
 }
 
 }  // namespace agentgate::milter

@@ -37,6 +37,17 @@ class RegistryCache {
   // EOM-stage lookups: the snapshot, or the store itself when the snapshot lags behind it.
   std::unique_ptr<policy::IdentityLookup> eom_view();
 
+  // The stateful proof checks, after the pure ones passed (SPEC section 4), in this order:
+  // thread ledger for replies, replay (same jti, other message), then the grant's quotas, so a
+  // refused message never consumes quota. Returns the refusing reason, or nullopt to accept;
+  // store_unavailable when the store cannot answer.
+  std::optional<policy::Reason> session_checks(const policy::Verdict& verdict,
+                                               const policy::MessageFacts& facts,
+                                               std::string* detail);
+  // Records an accepted message in the conversation ledger of each agent inbox it reached.
+  void remember_received(const std::vector<std::string>& inboxes,
+                         const policy::MessageFacts& facts);
+
  private:
   void mark_contact();
   registry::Store& open(std::unique_ptr<registry::Store>& store);

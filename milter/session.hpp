@@ -3,8 +3,10 @@
 // after end of message) and after end of message.
 #pragma once
 
+#include <optional>
 #include <string>
 
+#include "policy/canonical.hpp"
 #include "policy/message.hpp"
 
 namespace agentgate::milter {
@@ -16,6 +18,8 @@ struct Session {
   int agentgate_result_headers = 0;  // arriving copies, removed at end of message
   int agent_proof_headers = 0;
   bool in_message = false;
+  std::optional<policy::RelaxedBodyHasher> body;  // only for mail from a governed sender
+  std::size_t header_bytes = 0;                   // bound on facts.headers
 
   void reset_message() {
     facts = policy::MessageFacts{};
@@ -24,6 +28,8 @@ struct Session {
     agentgate_result_headers = 0;
     agent_proof_headers = 0;
     in_message = false;
+    body.reset();
+    header_bytes = 0;
   }
 };
 

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "policy/proof_check.hpp"
+
 namespace agentgate::policy {
 namespace {
 
@@ -90,8 +92,8 @@ std::optional<Finding> inbox_state(const Lookup& l, std::string_view rcpt, Time 
   return std::nullopt;
 }
 
-void check_outbound(const MessageFacts& f, const Identity& id, const PolicySettings& s,
-                    std::vector<Finding>& out) {
+void check_outbound(const MessageFacts& f, const Identity& id, const IdentityLookup& registry,
+                    const PolicySettings& s, Verdict& v, std::vector<Finding>& out) {
   if (auto state = sender_state(id, f.now)) {
     out.push_back(*state);
     return;  // nothing else matters for an identity that may not send at all
@@ -109,6 +111,27 @@ void check_outbound(const MessageFacts& f, const Identity& id, const PolicySetti
     out.push_back(
         {Reason::header_from_mismatch, fmt::format("header From must be exactly {}", f.mail_from)});
   auto act = inferred_action(f);
+  // A proof is checked when required, and always when one is present: an invalid proof is a
+  // claim that failed, never something to ignore. Its failure is reported after the checks
+  // that need no proof, which run on the inferred action.
+  std::optional<Finding> proof_failure;
+  if (s.require_proof || !f.agent_proofs.empty()) {
+    auto proof = check_proof(f, id, registry, s);
+    if (proof.failure) {
+      proof_failure = Finding{proof.failure->reason, proof.failure->detail};
+    } else {
+      const auto& ctx = proof.context;
+      v.grant = ctx.grant_id;
+      v.task = ctx.task_id;
+      v.jti = ctx.jti;
+      v.proof_digest = ctx.digest;
+      v.proof_expires_at = ctx.expires_at;
+      v.proven_recipients = f.recipients.size();
+      v.proven_action = ctx.action;
+      v.in_reply_to = ctx.in_reply_to;
+      act = ctx.action;
+    }
+  }
   if (!id.actions.has(act)) {
     out.push_back({Reason::action_not_permitted,
                    fmt::format("identity {} may not {}", id.id, to_string(act))});
@@ -121,8 +144,7 @@ void check_outbound(const MessageFacts& f, const Identity& id, const PolicySetti
         break;
       }
   }
-  if (s.require_proof && f.agent_proofs.empty())
-    out.push_back({Reason::proof_missing, "an Agent-Proof header is required"});
+  if (proof_failure) out.push_back(*proof_failure);
 }
 
 Action most_severe(const std::vector<Finding>& findings, const PolicySettings& s) {
@@ -180,7 +202,7 @@ Verdict evaluate(const MessageFacts& f, const IdentityLookup& registry, const Po
                           fmt::format("{} is not a registered agent identity", f.mail_from)});
     } else {
       v.sender_identity = sender.identity->id;
-      check_outbound(f, *sender.identity, s, findings);
+      check_outbound(f, *sender.identity, registry, s, v, findings);
     }
   }
   for (const auto& rcpt : f.recipients) {

@@ -6,6 +6,7 @@
 
 #include <string_view>
 
+#include "policy/grant.hpp"
 #include "policy/message.hpp"
 #include "policy/settings.hpp"
 
@@ -24,6 +25,8 @@ class IdentityLookup {
  public:
   virtual ~IdentityLookup() = default;
   virtual Lookup by_inbox(std::string_view normalized_inbox) const = 0;
+  // The grant with this id as of the view, or nullptr.
+  virtual const Grant* grant(std::string_view id) const = 0;
 };
 
 struct RecipientCheck {

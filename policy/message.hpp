@@ -2,7 +2,9 @@
 // and the Verdict it returns. Both are plain values; the engine never sees libmilter.
 #pragma once
 
+#include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "policy/identity.hpp"
@@ -23,6 +25,10 @@ struct MessageFacts {
   std::string subject;
   std::string in_reply_to;
   std::vector<std::string> agent_proofs;  // raw Agent-Proof header values
+  // Every other header field in arrival order (bounded by the adapter), for the proof's hh.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body_hash;                  // base64url SHA-256 of the relaxed canonical body
+  std::vector<std::string> participants;  // From, To and Cc mailboxes (the thread ledger)
   Time now{};
 };
 
@@ -37,6 +43,15 @@ struct Verdict {
   std::vector<std::string> recipient_identities;  // inbound: agent recipients' identity ids
   bool untrusted = false;  // inbound sender not in some agent recipient's accept_from
   std::string detail;      // one short sentence for the SMTP reply and the log
+  // The task context a valid proof established; the adapter then applies quotas and replay.
+  std::string grant;
+  std::string task;
+  std::string jti;
+  std::string proof_digest;
+  Time proof_expires_at{};
+  std::size_t proven_recipients = 0;
+  Capability proven_action = Capability::send;
+  std::string in_reply_to;  // the proof's irt
 
   bool governed() const { return directions != 0; }
 };

@@ -65,7 +65,13 @@ Db::Db(const std::string& path, bool create) : path_(path) {
     throw StoreError(fmt::format("store {}: cannot open: {}", path, msg));
   }
   sqlite3_busy_timeout(db_, 5000);
-  exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+  try {
+    exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+  } catch (...) {  // "file is not a database": the destructor will not run, so close here
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw;
+  }
 }
 
 Db::~Db() {

@@ -16,7 +16,9 @@ T.case("negotiated actions and protocol steps", function()
                             SMFIF_DELRCPT = SMFIF_DELRCPT, SMFIF_CHGFROM = SMFIF_CHGFROM }) do
     T.ok(not mt.test_action(conn, flag), "does not ask " .. name)
   end
-  for name, flag in pairs({ SMFIP_NOHELO = SMFIP_NOHELO, SMFIP_NOBODY = SMFIP_NOBODY,
+  T.ok(not mt.test_option(conn, SMFIP_NOBODY), "reads the body (the proof's bh)")
+  T.ok(mt.test_option(conn, SMFIP_SKIP), "may SKIP the body of mail from ungoverned senders")
+  for name, flag in pairs({ SMFIP_NOHELO = SMFIP_NOHELO,
                             SMFIP_NOEOH = SMFIP_NOEOH, SMFIP_NOUNKNOWN = SMFIP_NOUNKNOWN,
                             SMFIP_NODATA = SMFIP_NODATA }) do
     T.ok(mt.test_option(conn, flag), "skips a step it never looks at: " .. name)

@@ -39,6 +39,7 @@ class FakeRegistry final : public policy::IdentityLookup {
     if (!known) return {policy::LookupStatus::not_found, nullptr};
     return {policy::LookupStatus::found, known};
   }
+  const policy::Grant* grant(std::string_view) const override { return nullptr; }
 
  private:
   std::map<std::string, policy::Identity, std::less<>> by_inbox_;

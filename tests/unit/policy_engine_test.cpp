@@ -296,7 +296,8 @@ TEST_CASE("engine: recipient_not_permitted for a recipient outside the action's 
   for (const auto& row : rows) run_outbound(row);
 }
 
-TEST_CASE("engine: proof_missing only when require_proof is set and no Agent-Proof came") {
+TEST_CASE(
+    "engine: proof_missing only when required and absent; a present proof is always checked") {
   auto proof = [](bool required, bool present) {
     return [required, present](World& w) {
       w.settings.require_proof = required;
@@ -309,7 +310,16 @@ TEST_CASE("engine: proof_missing only when require_proof is set and no Agent-Pro
        {Reason::proof_missing},
        Action::reject,
        "Agent-Proof"},
-      {"required and present (verified elsewhere)", proof(true, true), {}, Action::accept, ""},
+      {"required and present but malformed",
+       proof(true, true),
+       {Reason::proof_malformed},
+       Action::reject,
+       ""},
+      {"not required, present but malformed: still refused",
+       proof(false, true),
+       {Reason::proof_malformed},
+       Action::reject,
+       ""},
       {"not required and absent", proof(false, false), {}, Action::accept, ""},
   };
   for (const auto& row : rows) run_outbound(row);
