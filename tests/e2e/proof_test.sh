@@ -105,6 +105,13 @@ send "$m.s"; expect_accept "a byte-identical retry is accepted"
 sed 's/^Subject: signed/X-Extra: unsigned field\r\nSubject: signed/' "$m.s" >"$m.replay"
 send "$m.replay"; expect_reject "the proof reused on a different message" proof_replayed
 
+# An independent signer (PyJWT + python3-dkim) interoperates.
+m=$(message "pyjwt")
+if /usr/bin/python3 "$HERE/../interop/sign_with_pyjwt.py" "$m" "$H/g1.pem" "$G1" support-bot T-1 \
+  mta.harness.test support-bot@agents.example.com alice@example.com >"$m.s"; then
+  send "$m.s"; expect_accept "a proof made by PyJWT and python3-dkim is accepted"
+else bad "a proof made by PyJWT and python3-dkim is accepted" "the Python signer failed"; fi
+
 # 3. Tampering with what the proof binds.
 m=$(message "body"); sign "$G1" g1 "$m" "$m.s"
 sed 's/solved/SOLVED/' "$m.s" >"$m.t"; send "$m.t"
