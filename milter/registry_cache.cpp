@@ -172,27 +172,22 @@ std::optional<policy::Reason> RegistryCache::session_checks(const policy::Verdic
         return policy::Reason::reply_not_in_thread;
       }
     }
-    switch (store.record_proof(v.jti, v.grant, v.proof_digest, v.proof_expires_at)) {
-      case registry::ReplayOutcome::replayed:
+    auto n = static_cast<std::int64_t>(f.recipients.size());
+    switch (store.spend_proof(v.jti, v.grant, v.proof_digest, v.proof_expires_at, n)) {
+      case registry::ProofSpend::spent:
+      case registry::ProofSpend::identical_retry:  // the same message again: counted once
+        return std::nullopt;
+      case registry::ProofSpend::replayed:
         *detail = "this proof was already used for another message";
         return policy::Reason::proof_replayed;
-      case registry::ReplayOutcome::identical_retry:
-        return std::nullopt;  // the same message again: counted the first time
-      case registry::ReplayOutcome::first_use:
-        break;
-    }
-    auto n = static_cast<std::int64_t>(f.recipients.size());
-    switch (store.consume_grant(v.grant, n)) {
-      case registry::QuotaOutcome::consumed:
-        return std::nullopt;
-      case registry::QuotaOutcome::exhausted:
+      case registry::ProofSpend::exhausted:
         *detail = "the grant's message or recipient quota is used up";
         return policy::Reason::grant_exhausted;
-      case registry::QuotaOutcome::unknown_grant:
+      case registry::ProofSpend::unknown_grant:
         *detail = "the grant disappeared from the store";
         return policy::Reason::grant_unknown;
     }
-  } catch (const std::exception& e) {
+  } catch (const std::exception&) {
     eom_store_.reset();
     *detail = "session state unavailable";
   }

@@ -38,6 +38,18 @@ std::optional<ProofFailure> check_bindings(const MessageFacts& f, const ProofCla
                           fmt::format("the proof does not sign the {} header", required)};
   if (present(f, "to") && !lists(c.h, "to"))
     return ProofFailure{Reason::proof_binding_mismatch, "the proof does not sign the To header"};
+  // RFC 5322 allows one instance of each of these; hh takes instances from the bottom, so one
+  // more instance than h lists would be displayed without being signed.
+  for (std::string_view once :
+       {"from", "to", "cc", "subject", "date", "message-id", "in-reply-to", "references"}) {
+    auto listed = std::count_if(c.h.begin(), c.h.end(),
+                                [&](const std::string& n) { return lists({n}, once); });
+    auto seen = std::count_if(f.headers.begin(), f.headers.end(),
+                              [&](const auto& h) { return lists({h.first}, once); });
+    if (listed > 0 && seen > listed)
+      return ProofFailure{Reason::proof_binding_mismatch,
+                          fmt::format("the message has an unsigned {} header", once)};
+  }
   if (c.mf != f.mail_from)
     return ProofFailure{Reason::proof_binding_mismatch, "mf differs from the envelope sender"};
   if (c.rth != recipients_hash(f.recipients))

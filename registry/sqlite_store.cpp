@@ -451,34 +451,18 @@ class SqliteStore final : public Store {
     return out;
   }
 
-  QuotaOutcome consume_grant(std::string_view grant_id, std::int64_t recipients) override {
+  ProofSpend spend_proof(std::string_view jti, std::string_view grant_id, std::string_view digest,
+                         policy::Time expires_at, std::int64_t recipients) override {
     require_schema();
-    Stmt s(db_.handle(),
-           "UPDATE grants SET messages_used = messages_used + 1, "
-           "recipients_used = recipients_used + ?2 WHERE id = ?1 "
-           "AND (max_messages IS NULL OR messages_used < max_messages) "
-           "AND (max_recipients IS NULL OR recipients_used + ?2 <= max_recipients)");
-    s.bind(1, grant_id).bind(2, recipients).run();
-    if (sqlite3_changes(db_.handle()) == 1) return QuotaOutcome::consumed;
-    Stmt e(db_.handle(), "SELECT 1 FROM grants WHERE id = ?1");
-    e.bind(1, grant_id);
-    return e.step() ? QuotaOutcome::exhausted : QuotaOutcome::unknown_grant;
-  }
-
-  ReplayOutcome record_proof(std::string_view jti, std::string_view grant_id,
-                             std::string_view digest, policy::Time expires_at) override {
-    require_schema();
-    Stmt purge(db_.handle(), "DELETE FROM proof_replay WHERE expires_at < ?1");
-    purge.bind(1, secs(common::now_seconds()) - 3600).run();
-    Stmt ins(db_.handle(),
-             "INSERT INTO proof_replay (jti, grant_id, digest, expires_at) VALUES (?1, ?2, ?3, ?4) "
-             "ON CONFLICT (jti) DO NOTHING");
-    ins.bind(1, jti).bind(2, grant_id).bind(3, digest).bind(4, secs(expires_at)).run();
-    if (sqlite3_changes(db_.handle()) == 1) return ReplayOutcome::first_use;
-    Stmt s(db_.handle(), "SELECT digest FROM proof_replay WHERE jti = ?1");
-    s.bind(1, jti);
-    return s.step() && s.text(0) == digest ? ReplayOutcome::identical_retry
-                                           : ReplayOutcome::replayed;
+    db_.exec("BEGIN IMMEDIATE");
+    try {
+      auto outcome = spend_in_tx(jti, grant_id, digest, expires_at, recipients);
+      db_.exec("COMMIT");
+      return outcome;
+    } catch (...) {
+      sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
   }
 
   void record_received(std::string_view inbox, std::string_view message_id,
@@ -516,6 +500,32 @@ class SqliteStore final : public Store {
   }
 
  private:
+  ProofSpend spend_in_tx(std::string_view jti, std::string_view grant_id, std::string_view digest,
+                         policy::Time expires_at, std::int64_t recipients) {
+    Stmt purge(db_.handle(), "DELETE FROM proof_replay WHERE expires_at < ?1");
+    purge.bind(1, secs(common::now_seconds()) - 3600).run();
+    Stmt seen(db_.handle(), "SELECT digest FROM proof_replay WHERE jti = ?1");
+    seen.bind(1, jti);
+    if (seen.step())
+      return seen.text(0) == digest ? ProofSpend::identical_retry : ProofSpend::replayed;
+    Stmt charge(db_.handle(),
+                "UPDATE grants SET messages_used = messages_used + 1, "
+                "recipients_used = recipients_used + ?2 WHERE id = ?1 "
+                "AND (max_messages IS NULL OR messages_used < max_messages) "
+                "AND (max_recipients IS NULL OR recipients_used + ?2 <= max_recipients)");
+    charge.bind(1, grant_id).bind(2, recipients).run();
+    if (sqlite3_changes(db_.handle()) != 1) {
+      Stmt exists(db_.handle(), "SELECT 1 FROM grants WHERE id = ?1");
+      exists.bind(1, grant_id);
+      return exists.step() ? ProofSpend::exhausted : ProofSpend::unknown_grant;
+    }
+    Stmt remember(db_.handle(),
+                  "INSERT INTO proof_replay (jti, grant_id, digest, expires_at) "
+                  "VALUES (?1, ?2, ?3, ?4)");
+    remember.bind(1, jti).bind(2, grant_id).bind(3, digest).bind(4, secs(expires_at)).run();
+    return ProofSpend::spent;
+  }
+
   void require_schema() {
     if (checked_) return;
     if (schema_version() == 0)

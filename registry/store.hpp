@@ -67,8 +67,7 @@ struct RegistryData {
 
 // Per-message session state (SPEC section 4). These writes are atomic single statements that
 // do not bump the registry generation: they change counters, not governance.
-enum class QuotaOutcome { consumed, exhausted, unknown_grant };
-enum class ReplayOutcome { first_use, identical_retry, replayed };
+enum class ProofSpend { spent, identical_retry, replayed, exhausted, unknown_grant };
 
 struct IdentityFilter {
   std::optional<policy::Status> stored_status;  // coarse pre-filter; callers apply effective status
@@ -94,12 +93,14 @@ class Store {
   virtual std::vector<AuditRecord> audit_records(std::int64_t from_seq) = 0;
   virtual std::vector<policy::Grant> list_grants(std::string_view identity_id) = 0;  // "" = all
 
-  // Counts one message with `recipients` recipients against the grant's quotas, atomically:
-  // two gateways can never both take the last message.
-  virtual QuotaOutcome consume_grant(std::string_view grant_id, std::int64_t recipients) = 0;
-  // Remembers a proof's jti with the digest of the message it signed until `expires_at`.
-  virtual ReplayOutcome record_proof(std::string_view jti, std::string_view grant_id,
-                                     std::string_view digest, policy::Time expires_at) = 0;
+  // Spends a proof on one message, atomically (one transaction, so two gateways can never both
+  // take the last message): a jti seen with the same message digest is an identical retry
+  // (accepted, nothing counted again); with another digest it is a replay; otherwise the
+  // grant's quotas are charged for one message and `recipients` recipients and, only if they
+  // allow it, the jti is remembered until `expires_at`.
+  virtual ProofSpend spend_proof(std::string_view jti, std::string_view grant_id,
+                                 std::string_view digest, policy::Time expires_at,
+                                 std::int64_t recipients) = 0;
   // The conversation ledger: messages an agent inbox received, with their participants.
   virtual void record_received(std::string_view inbox, std::string_view message_id,
                                const std::vector<std::string>& participants,

@@ -132,6 +132,7 @@ m=$(message "quota-1"); sign "$G2" g2 "$m" "$m.s"; send "$m.s"
 expect_accept "the first message of a one-message grant"
 m=$(message "quota-2"); sign "$G2" g2 "$m" "$m.s"; send "$m.s"
 expect_reject "the second message of a one-message grant" grant_exhausted
+send "$m.s"; expect_reject "the refused message resent byte for byte is still refused" grant_exhausted
 ctl grant revoke "$G3" --actor soc-lead --reason "test" >/dev/null
 m=$(message "revoked"); sign "$G3" g3 "$m" "$m.s"; send "$m.s"
 expect_reject "a proof under a revoked grant" grant_revoked

@@ -1,6 +1,7 @@
 // Fixtures for the decision-engine tests: a fake tri-state registry (a map of identities that can
-// be switched to "unavailable", with or without stale hints), two active agents, and a World that
-// holds the facts, the registry contents and the settings one row changes. Test-only.
+// be switched to "unavailable", with or without stale hints, and a map of grants), two active
+// agents, and a World that holds the facts, the registry contents and the settings one row changes.
+// Test-only.
 #pragma once
 
 #include <functional>
@@ -39,7 +40,12 @@ class FakeRegistry final : public policy::IdentityLookup {
     if (!known) return {policy::LookupStatus::not_found, nullptr};
     return {policy::LookupStatus::found, known};
   }
-  const policy::Grant* grant(std::string_view) const override { return nullptr; }
+  // Grants by id; empty unless a test adds some (the proof tests do).
+  std::map<std::string, policy::Grant, std::less<>> grants;
+  const policy::Grant* grant(std::string_view id) const override {
+    auto it = grants.find(id);
+    return it == grants.end() ? nullptr : &it->second;
+  }
 
  private:
   std::map<std::string, policy::Identity, std::less<>> by_inbox_;
