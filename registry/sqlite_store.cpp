@@ -11,109 +11,13 @@
 #include "policy/digest.hpp"
 #include "registry/codec.hpp"
 #include "registry/sqlite_db.hpp"
+#include "registry/sqlite_schema.hpp"
 
 namespace agentgate::registry {
 namespace {
 
 using policy::Identity;
 using sqlite::Stmt;
-
-// Schema migrations, applied in order; never edit a published one, append a new one.
-const char* const kMigrations[] = {
-    R"sql(
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-INSERT INTO meta(key, value) VALUES ('generation', '0');
-CREATE TABLE identities (
-  id TEXT PRIMARY KEY,
-  inbox TEXT NOT NULL,
-  status TEXT NOT NULL,
-  purpose TEXT NOT NULL,
-  business_owner TEXT NOT NULL,
-  system_owner TEXT NOT NULL,
-  requester TEXT NOT NULL,
-  ig_reviewer TEXT NOT NULL,
-  actions INTEGER NOT NULL,
-  principals TEXT NOT NULL,
-  targets TEXT NOT NULL,
-  accept_from TEXT NOT NULL,
-  grant_issuers TEXT NOT NULL,
-  expires_at INTEGER NOT NULL,
-  revocation_trigger TEXT NOT NULL,
-  credential_type TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL,
-  round INTEGER NOT NULL,
-  renewal_expires_at INTEGER,
-  status_reason TEXT NOT NULL
-);
-CREATE INDEX identities_inbox ON identities(inbox);
-CREATE INDEX identities_expires ON identities(expires_at);
-CREATE TABLE principals (
-  principal TEXT NOT NULL,
-  identity_id TEXT NOT NULL REFERENCES identities(id),
-  PRIMARY KEY (principal, identity_id)
-);
-CREATE TABLE approvals (
-  identity_id TEXT NOT NULL REFERENCES identities(id),
-  round INTEGER NOT NULL,
-  role TEXT NOT NULL,
-  actor TEXT NOT NULL,
-  at INTEGER NOT NULL,
-  comment TEXT NOT NULL,
-  PRIMARY KEY (identity_id, round, role)
-);
-CREATE TABLE audit (
-  seq INTEGER PRIMARY KEY,
-  at TEXT NOT NULL,
-  actor TEXT NOT NULL,
-  os_user TEXT NOT NULL,
-  action TEXT NOT NULL,
-  subject TEXT NOT NULL,
-  details TEXT NOT NULL,
-  prev_hash TEXT NOT NULL,
-  hash TEXT NOT NULL
-);
-)sql",
-    R"sql(
-CREATE TABLE grants (
-  id TEXT PRIMARY KEY,
-  identity_id TEXT NOT NULL REFERENCES identities(id),
-  task_id TEXT NOT NULL,
-  purpose TEXT NOT NULL,
-  actions INTEGER NOT NULL,
-  targets TEXT NOT NULL,
-  public_key TEXT NOT NULL,
-  issued_by TEXT NOT NULL,
-  issued_at INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL,
-  max_messages INTEGER,
-  max_recipients INTEGER,
-  revoked INTEGER NOT NULL DEFAULT 0,
-  revoked_at INTEGER NOT NULL DEFAULT 0,
-  revoked_by TEXT NOT NULL DEFAULT '',
-  revoke_reason TEXT NOT NULL DEFAULT '',
-  messages_used INTEGER NOT NULL DEFAULT 0,
-  recipients_used INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX grants_identity ON grants(identity_id);
-CREATE INDEX grants_expires ON grants(expires_at);
-CREATE TABLE proof_replay (
-  jti TEXT PRIMARY KEY,
-  grant_id TEXT NOT NULL,
-  digest TEXT NOT NULL,
-  expires_at INTEGER NOT NULL
-);
-CREATE INDEX proof_replay_expires ON proof_replay(expires_at);
-CREATE TABLE ledger (
-  inbox TEXT NOT NULL,
-  message_id TEXT NOT NULL,
-  participants TEXT NOT NULL,
-  expires_at INTEGER NOT NULL,
-  PRIMARY KEY (inbox, message_id)
-);
-CREATE INDEX ledger_expires ON ledger(expires_at);
-)sql",
-};
 
 constexpr const char* kIdentityColumns =
     "id, inbox, status, purpose, business_owner, system_owner, requester, ig_reviewer, actions, "
@@ -340,7 +244,7 @@ class SqliteStore final : public Store {
 
   int migrate() override {
     int version = schema_version();
-    int total = static_cast<int>(std::size(kMigrations));
+    int total = static_cast<int>(sqlite_migrations().size());
     if (version > total)
       throw StoreError(
           fmt::format("store schema version {} is newer than this agentgate ({})", version, total));
@@ -348,7 +252,7 @@ class SqliteStore final : public Store {
     try {
       if (version == 0)
         db_.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
-      for (int v = version; v < total; ++v) db_.exec(kMigrations[v]);
+      for (int v = version; v < total; ++v) db_.exec(sqlite_migrations()[static_cast<size_t>(v)]);
       db_.exec("DELETE FROM schema_version");
       Stmt s(db_.handle(), "INSERT INTO schema_version(version) VALUES (?1)");
       s.bind(1, std::int64_t{total}).run();
