@@ -72,7 +72,8 @@ void add_issue(CLI::App& grant, Context& ctx) {
   c->add_option("--purpose", a->purpose, "What the task is")->required();
   c->add_option("--ttl", a->ttl, "Lifetime, at most governance.max_grant_ttl")->required();
   c->add_option("--actions", a->actions, "Subset of the identity's actions")->delimiter(',');
-  c->add_option("--target", a->targets, "ACTION=PATTERN, narrowing the identity's targets");
+  c->add_option("--target", a->targets, "ACTION=PATTERN, narrowing the identity's targets")
+      ->allow_extra_args(false);
   c->add_option("--max-messages", a->max_messages, "Quota of messages");
   c->add_option("--max-recipients", a->max_recipients, "Quota of recipients over all messages");
   auto* out =

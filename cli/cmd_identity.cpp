@@ -108,10 +108,14 @@ void add_request(CLI::App& identity, Context& ctx) {
   c->add_option("--actions", a->actions, "receive,reply,send,escalate,invoke")
       ->required()
       ->delimiter(',');
-  c->add_option("--principal", a->principals, "Workload binding: sasl:LOGIN or cert:SUBJECT");
-  c->add_option("--target", a->targets, "ACTION=PATTERN recipients an action may reach");
-  c->add_option("--accept-from", a->accept_from, "Sender pattern trusted to mail the inbox");
-  c->add_option("--grant-issuer", a->grant_issuers, "Principal allowed to issue grants");
+  c->add_option("--principal", a->principals, "Workload binding: sasl:LOGIN or cert:SUBJECT")
+      ->allow_extra_args(false);
+  c->add_option("--target", a->targets, "ACTION=PATTERN recipients an action may reach")
+      ->allow_extra_args(false);
+  c->add_option("--accept-from", a->accept_from, "Sender pattern trusted to mail the inbox")
+      ->allow_extra_args(false);
+  c->add_option("--grant-issuer", a->grant_issuers, "Principal allowed to issue grants")
+      ->allow_extra_args(false);
   c->add_option("--expires", a->expires, "Duration (30d) or ISO 8601 date")->required();
   c->add_option("--revocation-trigger", a->trigger, "When this identity must be revoked")
       ->required();

@@ -3,7 +3,6 @@
 // agent's Ed25519 key and writes the message with an Agent-Proof header prepended.
 #include <openssl/rand.h>
 
-#include <cctype>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -17,6 +16,7 @@
 #include "policy/address.hpp"
 #include "policy/canonical.hpp"
 #include "policy/digest.hpp"
+#include "policy/facts.hpp"
 #include "policy/jws.hpp"
 #include "policy/rfc5322.hpp"
 
@@ -40,18 +40,6 @@ std::string random_b64url(size_t bytes) {
   if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
     throw std::runtime_error("no randomness");
   return policy::base64url_encode(raw);
-}
-
-// Recipients from To, Cc and Bcc when --rcpt is not given.
-std::vector<std::string> header_recipients(const policy::ParsedMessage& m) {
-  std::vector<std::string> out;
-  for (const auto& [name, value] : m.headers) {
-    std::string lower = name;
-    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (lower != "to" && lower != "cc" && lower != "bcc") continue;
-    for (auto& a : policy::extract_mailboxes(value)) out.push_back(a);
-  }
-  return out;
 }
 
 // The headers the proof signs: from, to (when present), subject, date, message-id, and cc,
@@ -78,7 +66,8 @@ void add_sign_commands(CLI::App& app, Context& ctx) {
       ->check(CLI::IsMember({"send", "reply", "escalate", "invoke"}));
   c->add_option("--in-reply-to", a->in_reply_to, "Message-ID answered (default: In-Reply-To)");
   c->add_option("--mail-from", a->mail_from, "Envelope sender (default: the From address)");
-  c->add_option("--rcpt", a->rcpts, "Envelope recipient (default: To, Cc and Bcc)");
+  c->add_option("--rcpt", a->rcpts, "Envelope recipient (default: To, Cc and Bcc)")
+      ->allow_extra_args(false);
   c->add_option("--audience", a->audience, "The gateway's audience (default: policy.audience)");
   c->add_option("--lifetime", a->lifetime, "exp - iat, at most 300s");
   c->add_option("--identity", a->identity, "iss without reading the store (default: the grant's)");
@@ -121,7 +110,7 @@ void add_sign_commands(CLI::App& app, Context& ctx) {
                                             : policy::normalize_address(a->mail_from);
       std::vector<std::string> rcpts;
       for (const auto& r : a->rcpts) rcpts.push_back(policy::normalize_address(r));
-      if (rcpts.empty()) rcpts = header_recipients(*msg);
+      if (rcpts.empty()) rcpts = policy::header_recipients(*msg, {});
       if (rcpts.empty()) throw UsageError("no recipients: give --rcpt or To/Cc/Bcc headers");
       auto names = signed_names(*msg);
       auto now = common::now_seconds().time_since_epoch().count();

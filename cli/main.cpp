@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   add_events_commands(app, ctx);
   add_grant_commands(app, ctx);
   add_sign_commands(app, ctx);
+  add_explain_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

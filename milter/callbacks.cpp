@@ -6,10 +6,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <strings.h>
 
 #include <algorithm>
-#include <cstring>
 
 #include <fmt/format.h>
 
@@ -18,6 +16,7 @@
 #include "milter/runtime.hpp"
 #include "milter/session.hpp"
 #include "policy/engine.hpp"
+#include "policy/facts.hpp"
 
 namespace agentgate::milter {
 namespace {
@@ -188,33 +187,11 @@ sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
 sfsistat on_header(SMFICTX* ctx, char* name, char* value) {
   return guarded(ctx, "header", [&] {
     auto& s = ensure_session(ctx);
-    std::string_view v = value ? value : "";
-    if (strcasecmp(name, "From") == 0) {
-      auto boxes = policy::extract_mailboxes(v, g_runtime->config.load()->policy.address_rules);
-      s.facts.from_addresses.insert(s.facts.from_addresses.end(), boxes.begin(), boxes.end());
-      s.facts.participants.insert(s.facts.participants.end(), boxes.begin(), boxes.end());
-      if (boxes.empty()) s.facts.from_addresses.emplace_back();  // an empty From still counts
-    } else if (strcasecmp(name, "Message-ID") == 0) {
-      s.facts.message_id = std::string(v.substr(0, 998));
-    } else if (strcasecmp(name, "Subject") == 0) {
-      s.facts.subject = std::string(v.substr(0, 998));
-    } else if (strcasecmp(name, "In-Reply-To") == 0) {
-      s.facts.in_reply_to = std::string(v.substr(0, 998));
-    } else if (strcasecmp(name, "To") == 0 || strcasecmp(name, "Cc") == 0) {
-      auto boxes = policy::extract_mailboxes(v, g_runtime->config.load()->policy.address_rules);
-      s.facts.participants.insert(s.facts.participants.end(), boxes.begin(), boxes.end());
-    } else if (strcasecmp(name, "AgentGate-Result") == 0) {
-      ++s.agentgate_result_headers;
-    } else if (strcasecmp(name, "Agent-Proof") == 0) {
-      ++s.agent_proof_headers;
-      if (s.facts.agent_proofs.size() < 8) s.facts.agent_proofs.emplace_back(v.substr(0, 16384));
-      return SMFIS_CONTINUE;
-    }
-    // Kept for the proof's hh, bounded: an oversized header section cannot match a proof anyway.
-    if (s.body && s.facts.headers.size() < 512 && s.header_bytes < (256u << 10)) {
-      s.header_bytes += v.size() + std::strlen(name);
-      s.facts.headers.emplace_back(name, v);
-    }
+    auto kind = policy::add_header(s.facts, name, value ? value : "",
+                                   g_runtime->config.load()->policy.address_rules,
+                                   s.body.has_value(), s.header_bytes);
+    if (kind == policy::HeaderKind::agentgate_result) ++s.agentgate_result_headers;
+    if (kind == policy::HeaderKind::agent_proof) ++s.agent_proof_headers;
     return SMFIS_CONTINUE;
   });
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "policy/proof_check.hpp"
 
@@ -75,30 +76,44 @@ Capability inferred_action(const MessageFacts& f) {
   return f.in_reply_to.empty() ? Capability::send : Capability::reply;
 }
 
-std::optional<Finding> inbox_state(const Lookup& l, std::string_view rcpt, Time now) {
-  if (l.status == LookupStatus::unavailable)
-    return Finding{Reason::store_unavailable, "registry unavailable"};
-  if (l.status == LookupStatus::not_found)
-    return Finding{Reason::unknown_agent_recipient,
-                   fmt::format("{} is not a registered agent inbox", rcpt)};
+std::optional<Finding> inbox_state(const Lookup& l, std::string_view rcpt, Time now,
+                                   Trace* t = nullptr) {
+  if (!note(t, "inbox.registry", l.status == LookupStatus::found, [&] {
+        return fmt::format("{}: {}", rcpt,
+                           l.status == LookupStatus::unavailable ? "registry unavailable"
+                           : l.identity                          ? "identity " + l.identity->id
+                                                                 : "no registered identity");
+      }))
+    return l.status == LookupStatus::unavailable
+               ? Finding{Reason::store_unavailable, "registry unavailable"}
+               : Finding{Reason::unknown_agent_recipient,
+                         fmt::format("{} is not a registered agent inbox", rcpt)};
   const auto& id = *l.identity;
   auto status = effective_status(id, now);
-  if (status != Status::active)
+  if (!note(t, "inbox.status", status == Status::active,
+            [&] { return fmt::format("{} is {}", id.id, to_string(status)); }))
     return Finding{Reason::inbox_inactive,
                    fmt::format("inbox {} ({}) is {}", rcpt, id.id, to_string(status))};
-  if (!id.actions.has(Capability::receive))
+  if (!note(t, "inbox.receive", id.actions.has(Capability::receive),
+            [&] { return fmt::format("{} may {}", id.id, id.actions.to_string()); }))
     return Finding{Reason::inbox_receive_not_permitted,
                    fmt::format("identity {} may not receive mail", id.id)};
   return std::nullopt;
 }
 
 void check_outbound(const MessageFacts& f, const Identity& id, const IdentityLookup& registry,
-                    const PolicySettings& s, Verdict& v, std::vector<Finding>& out) {
-  if (auto state = sender_state(id, f.now)) {
+                    const PolicySettings& s, Verdict& v, std::vector<Finding>& out, Trace* t) {
+  auto state = sender_state(id, f.now);
+  note(t, "sender.status", !state,
+       [&] { return fmt::format("{} is {}", id.id, to_string(effective_status(id, f.now))); });
+  if (state) {
     out.push_back(*state);
     return;  // nothing else matters for an identity that may not send at all
   }
-  if (!principal_bound(id, f))
+  auto login = f.auth_login.empty() ? f.cert_subject : f.auth_login;
+  if (!note(t, "sender.principal", principal_bound(id, f), [&] {
+        return fmt::format("login '{}' vs principals {}", login, fmt::join(id.principals, ","));
+      }))
     out.push_back({Reason::principal_mismatch,
                    f.auth_login.empty() && f.cert_subject.empty()
                        ? fmt::format("identity {} must authenticate (SMTP AUTH or client "
@@ -107,7 +122,10 @@ void check_outbound(const MessageFacts& f, const Identity& id, const IdentityLoo
                        : fmt::format("login '{}' is not a principal of identity {}",
                                      f.auth_login.empty() ? f.cert_subject : f.auth_login, id.id)});
   bool from_ok = f.from_addresses.size() == 1 && f.from_addresses.front() == f.mail_from;
-  if (!from_ok)
+  if (!note(t, "header.from", from_ok, [&] {
+        return fmt::format("From {} vs envelope sender {}", fmt::join(f.from_addresses, ","),
+                           f.mail_from);
+      }))
     out.push_back(
         {Reason::header_from_mismatch, fmt::format("header From must be exactly {}", f.mail_from)});
   auto act = inferred_action(f);
@@ -116,7 +134,7 @@ void check_outbound(const MessageFacts& f, const Identity& id, const IdentityLoo
   // that need no proof, which run on the inferred action.
   std::optional<Finding> proof_failure;
   if (s.require_proof || !f.agent_proofs.empty()) {
-    auto proof = check_proof(f, id, registry, s);
+    auto proof = check_proof(f, id, registry, s, t);
     if (proof.failure) {
       proof_failure = Finding{proof.failure->reason, proof.failure->detail};
     } else {
@@ -132,12 +150,21 @@ void check_outbound(const MessageFacts& f, const Identity& id, const IdentityLoo
       act = ctx.action;
     }
   }
-  if (!id.actions.has(act)) {
+  if (!note(t, "sender.action", id.actions.has(act), [&] {
+        return fmt::format("{} ({}) vs identity actions {}", to_string(act),
+                           proof_failure || v.jti.empty() ? "inferred" : "proven",
+                           id.actions.to_string());
+      })) {
     out.push_back({Reason::action_not_permitted,
                    fmt::format("identity {} may not {}", id.id, to_string(act))});
   } else {
     for (const auto& rcpt : f.recipients)
-      if (!target_allowed(id, act, rcpt, s.address_rules)) {
+      if (!note(t, "sender.target", target_allowed(id, act, rcpt, s.address_rules), [&] {
+            auto it = id.targets.find(act);
+            return fmt::format(
+                "{} against the identity's {} targets {}", rcpt, to_string(act),
+                it == id.targets.end() ? "(none)" : fmt::format("{}", fmt::join(it->second, ",")));
+          })) {
         out.push_back(
             {Reason::recipient_not_permitted,
              fmt::format("{} is not a {} target of identity {}", rcpt, to_string(act), id.id)});
@@ -189,12 +216,24 @@ RecipientCheck check_recipient(const MessageFacts& f, std::string_view rcpt,
   return r;
 }
 
-Verdict evaluate(const MessageFacts& f, const IdentityLookup& registry, const PolicySettings& s) {
+Verdict evaluate(const MessageFacts& f, const IdentityLookup& registry, const PolicySettings& s,
+                 Trace* t) {
   Verdict v;
   std::vector<Finding> findings;
   auto sender = registry.by_inbox(f.mail_from);
-  if (!f.mail_from.empty() && governed(f.mail_from, sender, s)) {
+  bool outbound = !f.mail_from.empty() && governed(f.mail_from, sender, s);
+  note(t, "sender.governed", true, [&] {
+    return fmt::format("{} is {}", f.mail_from.empty() ? "<>" : f.mail_from,
+                       outbound ? "an agent address: outbound checks apply"
+                                : "not an agent address: no outbound checks");
+  });
+  if (outbound) {
     v.directions |= kOutbound;
+    note(t, "sender.registry", sender.status == LookupStatus::found, [&] {
+      return sender.status == LookupStatus::unavailable ? std::string("registry unavailable")
+             : sender.identity                          ? "identity " + sender.identity->id
+                               : fmt::format("no identity owns {}", f.mail_from);
+    });
     if (sender.status == LookupStatus::unavailable) {
       findings.push_back({Reason::store_unavailable, "registry unavailable"});
     } else if (sender.status == LookupStatus::not_found) {
@@ -202,7 +241,7 @@ Verdict evaluate(const MessageFacts& f, const IdentityLookup& registry, const Po
                           fmt::format("{} is not a registered agent identity", f.mail_from)});
     } else {
       v.sender_identity = sender.identity->id;
-      check_outbound(f, *sender.identity, registry, s, v, findings);
+      check_outbound(f, *sender.identity, registry, s, v, findings, t);
     }
   }
   for (const auto& rcpt : f.recipients) {
@@ -211,9 +250,14 @@ Verdict evaluate(const MessageFacts& f, const IdentityLookup& registry, const Po
     v.directions |= kInbound;
     if (inbox.identity && inbox.status == LookupStatus::found)
       v.recipient_identities.push_back(inbox.identity->id);
-    if (auto finding = inbox_state(inbox, rcpt, f.now)) {
+    if (auto finding = inbox_state(inbox, rcpt, f.now, t)) {
       findings.push_back(*finding);
-    } else if (!matches_any(inbox.identity->accept_from, f.mail_from, s.address_rules)) {
+    } else if (!note(t, "inbox.accept_from",
+                     matches_any(inbox.identity->accept_from, f.mail_from, s.address_rules), [&] {
+                       return fmt::format("{} vs {}'s accept_from {}",
+                                          f.mail_from.empty() ? "<>" : f.mail_from, rcpt,
+                                          fmt::join(inbox.identity->accept_from, ","));
+                     })) {
       v.untrusted = true;
       findings.push_back({Reason::sender_not_trusted,
                           fmt::format("{} is not trusted by inbox {}",

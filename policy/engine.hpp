@@ -9,6 +9,7 @@
 #include "policy/grant.hpp"
 #include "policy/message.hpp"
 #include "policy/settings.hpp"
+#include "policy/trace.hpp"
 
 namespace agentgate::policy {
 
@@ -43,8 +44,8 @@ struct RecipientCheck {
 RecipientCheck check_recipient(const MessageFacts& facts, std::string_view recipient,
                                const IdentityLookup& registry, const PolicySettings& settings);
 
-// End of message: the whole decision.
+// End of message: the whole decision. With a trace, every check run is recorded in it.
 Verdict evaluate(const MessageFacts& facts, const IdentityLookup& registry,
-                 const PolicySettings& settings);
+                 const PolicySettings& settings, Trace* trace = nullptr);
 
 }  // namespace agentgate::policy

@@ -11,6 +11,7 @@
 #include "policy/grant.hpp"
 #include "policy/message.hpp"
 #include "policy/settings.hpp"
+#include "policy/trace.hpp"
 
 namespace agentgate::policy {
 
@@ -37,7 +38,9 @@ struct ProofCheck {
 // Every check of SPEC section 4 except quotas, replay and the thread ledger, in this order:
 // one header, well-formed token, grant (known, the sender's, unrevoked, unexpired), signature,
 // audience, time window, envelope/header/body bindings, task, action, recipients.
+// With a trace, every check run is recorded in it (see trace.hpp).
 ProofCheck check_proof(const MessageFacts& facts, const Identity& sender,
-                       const IdentityLookup& registry, const PolicySettings& settings);
+                       const IdentityLookup& registry, const PolicySettings& settings,
+                       Trace* trace = nullptr);
 
 }  // namespace agentgate::policy

@@ -381,6 +381,14 @@ class SqliteStore final : public Store {
     s.bind(4, secs(expires_at)).run();
   }
 
+  std::optional<std::string> spent_digest(std::string_view jti) override {
+    require_schema();
+    Stmt s(db_.handle(), "SELECT digest FROM proof_replay WHERE jti = ?1");
+    s.bind(1, jti);
+    if (!s.step()) return std::nullopt;
+    return s.text(0);
+  }
+
   std::optional<std::vector<std::string>> find_received(std::string_view inbox,
                                                         std::string_view message_id) override {
     require_schema();

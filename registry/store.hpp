@@ -101,6 +101,9 @@ class Store {
   virtual ProofSpend spend_proof(std::string_view jti, std::string_view grant_id,
                                  std::string_view digest, policy::Time expires_at,
                                  std::int64_t recipients) = 0;
+  // Read-only view of the replay cache, for `explain`: the digest of the message this jti was
+  // spent on, if it was.
+  virtual std::optional<std::string> spent_digest(std::string_view jti) = 0;
   // The conversation ledger: messages an agent inbox received, with their participants.
   virtual void record_received(std::string_view inbox, std::string_view message_id,
                                const std::vector<std::string>& participants,

@@ -74,8 +74,13 @@ message() { # message SUBJECT [extra header lines...] -> path of a new message f
 sign() { # sign GRANT KEY IN OUT [sign options...]
   ctl sign --grant "$1" --key "$H/$2.pem" --action "${5:-send}" "${@:6}" "$3" "$4"
 }
-send() { # send FILE [from] -> sets RC and REPLY
+# `agentgatectl explain` must predict each decision: it runs before the message is sent (it
+# spends nothing), and expect_* compare its verdict with the gateway's.
+send() { # send FILE [from] -> sets RC, REPLY and EXPLAINED (the first reason, or "accept")
   local t="$H/tr$n.$RANDOM"
+  EXPLAINED=$(ctl --json explain --login support-bot --rcpt alice@example.com \
+    --mail-from "${2:-support-bot@agents.example.com}" "$1" |
+    jq -r 'if .would_action == "accept" then "accept" else .reasons[0] end' || true)
   RC=0
   swaks_send "$t" "127.0.0.1:$PF_PORT" --xclient LOGIN=support-bot \
     --from "${2:-support-bot@agents.example.com}" --to alice@example.com --data "$1" || RC=$?
@@ -84,10 +89,14 @@ send() { # send FILE [from] -> sets RC and REPLY
 }
 expect_accept() {
   if [[ $RC == 0 ]]; then ok "$1"; else bad "$1" "rc=$RC $REPLY"; fi
+  if [[ $EXPLAINED == accept ]]; then ok "explain predicted: $1"
+  else bad "explain predicted: $1" "explain said ${EXPLAINED:-nothing}"; fi
 }
 expect_reject() { # expect_reject DESC CODE
   if [[ $RC != 0 && $REPLY == *"550 5.7.1 agentgate: $2:"* ]]; then ok "$1 ($2)"
   else bad "$1 (want $2)" "rc=$RC $REPLY"; fi
+  if [[ $EXPLAINED == "$2" ]]; then ok "explain predicted: $1 ($2)"
+  else bad "explain predicted: $1 (want $2)" "explain said ${EXPLAINED:-nothing}"; fi
 }
 
 # 1. A signed message is accepted; the proof never leaves the gateway.
@@ -146,6 +155,56 @@ m=$(message "Re: question" "In-Reply-To: <question-1@example.com>"); sign "$G1" 
 send "$m.s"; expect_accept "a reply in the thread is accepted"
 m=$(message "Re: nothing" "In-Reply-To: <never-received@example.com>"); sign "$G1" g1 "$m" "$m.s" reply
 send "$m.s"; expect_reject "a reply to a message the inbox never received" reply_not_in_thread
+
+# 6. explain's own surface: the trace, exit statuses, bad input.
+explain() { # explain FILE LOGIN [options...] -> sets RC and OUT
+  RC=0; OUT=$(ctl explain --login "$2" --rcpt alice@example.com "${@:3}" "$1" 2>&1) || RC=$?
+}
+want() { # want DESC RC PATTERN...
+  local desc=$1 rc=$2 p; shift 2
+  if [[ $RC != "$rc" ]]; then bad "$desc" "rc=$RC (want $rc): $OUT"; return; fi
+  for p in "$@"; do
+    if ! grep -qE -- "$p" <<<"$OUT"; then bad "$desc" "no /$p/ in: $OUT"; return; fi
+  done
+  ok "$desc"
+}
+m=$(message "explained"); sign "$G1" g1 "$m" "$m.s"
+explain "$m.s" support-bot
+want "explain: a valid message exits 0 with every check ok" 0 "^eom +ok +proof.signature" \
+  "^session ok +session.quota +messages [0-9]+/unlimited" "^verdict +accept"
+if ! grep -q FAIL <<<"$OUT"; then ok "explain: no check of a valid message fails"
+else bad "explain: no check of a valid message fails" "$OUT"; fi
+sed 's/solved/SOLVED/' "$m.s" >"$m.t"; explain "$m.t" support-bot
+want "explain: a changed body exits 1 naming proof.bh and both hashes" 1 \
+  "^eom +FAIL proof.bh +bh [A-Za-z0-9_-]{43} vs [A-Za-z0-9_-]{43} of the body" \
+  "^verdict +reject \(reasons: proof_binding_mismatch\)"
+explain "$m.s" mallory
+want "explain: a foreign login fails sender.principal with both values" 1 \
+  "FAIL sender.principal +login 'mallory' vs principals sasl:support-bot" "principal_mismatch"
+explain "$m.s" support-bot --at 2020-01-01T00:00:00Z
+want "explain --at: a proof judged before its iat is not yet valid" 1 "FAIL proof.not_before"
+explain "$m.s" support-bot --at yesterday-ish
+want "explain: a bad --at is a usage error" 2 "--at 'yesterday-ish'"
+printf 'this is not a header
+
+body
+' >"$H/garbage.eml"; explain "$H/garbage.eml" support-bot
+want "explain: a malformed message is a usage error" 2 "malformed"
+RC=0; OUT=$(ctl --json explain --login support-bot "$m.s") || RC=$?
+if [[ $RC == 0 ]] && jq -e '.action == "accept" and .grant == "'"$G1"'" and .task == "T-1"
+    and (.trace | map(.stage) | unique) == ["eom", "rcpt", "session"]
+    and all(.trace[]; (.compared | length) > 0)' <<<"$OUT" >/dev/null; then
+  ok "explain --json: verdict, grant, task and a trace of every stage with compared values"
+else bad "explain --json: verdict, grant, task and a trace of every stage with compared values" "$OUT"; fi
+RC=0; OUT=$(ctl --json explain --login support-bot --rcpt alice@example.com --rcpt eve@elsewhere.test "$m.s") || RC=$?
+if [[ $RC == 1 ]] && jq -e '.action == "accept" and .accepted_recipients == ["alice@example.com"]
+    and .refused_recipients[0].address == "eve@elsewhere.test"
+    and .refused_recipients[0].reason == "recipient_not_permitted"' <<<"$OUT" >/dev/null; then
+  ok "explain: a recipient refused at RCPT is reported apart from the message's verdict (rc 1)"
+else bad "explain: a recipient refused at RCPT is reported apart from the message's verdict (rc 1)" "rc=$RC $OUT"; fi
+sed "s#sqlite://$H/registry.db#sqlite://$H/missing.db#" "$H/agentgate.toml" >"$H/missing.toml"
+RC=0; OUT=$("$BIN/cli/agentgatectl" -c "$H/missing.toml" explain "$m.s" 2>&1) || RC=$?
+want "explain without a store is an environment failure" 3 "does not exist"
 
 if ctl events verify "$H/events.jsonl" >/dev/null; then ok "the event chain verifies"
 else bad "the event chain verifies"; fi

@@ -103,9 +103,9 @@ struct World {
     for (const auto& [name, identity] : identities) r.add(identity);
     return r;
   }
-  policy::Verdict evaluate() const {
+  policy::Verdict evaluate(policy::Trace* trace = nullptr) const {
     auto r = registry();
-    return policy::evaluate(facts, r, settings);
+    return policy::evaluate(facts, r, settings, trace);
   }
   policy::RecipientCheck check(std::string_view rcpt) const {
     auto r = registry();

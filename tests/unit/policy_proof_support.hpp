@@ -99,13 +99,13 @@ struct ProofCase {
     return policy::check_proof(sent_facts(), identity, registry, settings);
   }
   // The same message through the whole engine: sales-bot authenticated as itself.
-  policy::Verdict evaluate() const {
+  policy::Verdict evaluate(policy::Trace* trace = nullptr) const {
     World w;
     w.settings = settings;
     w.identities.emplace(identity.id, identity);
     w.registry_state.grants.insert_or_assign(grant.id, grant);
     w.facts = sent_facts();
-    return w.evaluate();
+    return w.evaluate(trace);
   }
 };
 
