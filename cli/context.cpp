@@ -1,6 +1,8 @@
 // Context: config and store loading, actor resolution.
 #include "cli/context.hpp"
 
+#include "cli/control_client.hpp"
+
 #include <pwd.h>
 #include <unistd.h>
 
@@ -39,6 +41,7 @@ registry::Store& Context::store(bool create) {
 }
 
 registry::Registry Context::registry() {
+  wrote = true;
   return registry::Registry(store(), config().governance);
 }
 
@@ -56,6 +59,19 @@ registry::Actor Context::actor(const std::string& name) {
                                    "record an action for another person",
                                    name, user));
   return {name, user};
+}
+
+void Context::notify_daemon() {
+  const auto& socket = config().control.socket;
+  if (socket.empty()) return;
+  std::string error;
+  auto reply = control_request(socket, "refresh", std::chrono::seconds(2), &error);
+  if (reply && reply->value("ok", false)) return;
+  if (reply) error = reply->value("error", std::string("the daemon could not re-read the store"));
+  std::cerr << fmt::format(
+      "agentgatectl: note: agentgated not notified ({}); a running daemon applies the change "
+      "within store.poll_interval ({} ms)\n",
+      error, config().store.poll_interval.count());
 }
 
 void Context::print_json(const nlohmann::json& j) const {

@@ -31,12 +31,18 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The environment failed: the store or the daemon cannot be reached (exit 3).
+struct EnvironmentError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 class Context {
  public:
   std::string config_path;
   bool config_explicit = false;
   bool json = false;
   std::function<int()> run;  // set by the chosen subcommand
+  bool wrote = false;        // a registry write ran: tell the daemon (notify_daemon)
 
   const common::Config& config();
   registry::Store& store(bool create = false);
@@ -53,6 +59,10 @@ class Context {
     return r.value();
   }
   void print_json(const nlohmann::json& j) const;
+  // After a committed write: asks the running agentgated to re-read the registry now, so the
+  // change is in force when this command returns. A daemon that cannot be reached gets a note
+  // on stderr; it picks the change up within store.poll_interval anyway.
+  void notify_daemon();
 
  private:
   std::optional<common::Config> config_;

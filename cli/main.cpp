@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   add_grant_commands(app, ctx);
   add_sign_commands(app, ctx);
   add_explain_commands(app, ctx);
+  add_status_commands(app, ctx);
 
   try {
     app.parse(argc, argv);
@@ -43,13 +44,19 @@ int main(int argc, char** argv) {
     return rc == 0 ? kOk : kUsage;
   }
   try {
-    return ctx.run ? ctx.run() : kUsage;
+    if (!ctx.run) return kUsage;
+    int rc = ctx.run();
+    if (rc == kOk && ctx.wrote) ctx.notify_daemon();
+    return rc;
   } catch (const RefusedError& e) {
     std::cerr << "agentgatectl: refused (" << e.rule << "): " << e.what() << "\n";
     return kRefused;
   } catch (const UsageError& e) {
     std::cerr << "agentgatectl: " << e.what() << "\n";
     return kUsage;
+  } catch (const EnvironmentError& e) {
+    std::cerr << "agentgatectl: " << e.what() << "\n";
+    return kEnvironment;
   } catch (const agentgate::registry::StoreError& e) {
     std::cerr << "agentgatectl: " << e.what() << "\n";
     return kEnvironment;

@@ -51,7 +51,7 @@ sfsistat guarded(SMFICTX* ctx, const char* stage, F&& body) noexcept {
   } catch (...) {
     log_error(fmt::format("internal error at {}; tempfailing", stage));
   }
-  if (g_runtime) ++g_runtime->counters.internal_errors;
+  if (g_runtime) g_runtime->metrics.internal_error();
   smfi_setreply(ctx, const_cast<char*>("451"), const_cast<char*>("4.7.1"),
                 const_cast<char*>("agentgate: internal_error: could not decide, try again later"));
   return SMFIS_TEMPFAIL;
@@ -72,26 +72,16 @@ std::string address_of(const sockaddr* sa) {
 bool record(const Decision& d, const common::Config& cfg) {
   auto event = ecs_event(d, cfg.policy, g_runtime->hostname);
   bool written = g_runtime->events.append(event);
+  if (!written) g_runtime->metrics.event_write_error();
   log_info(log_line(d) + (written ? "" : " [event log write FAILED]"));
   return written || !cfg.events.tempfail_on_write_error;
 }
 
-void count(policy::Action a) {
-  auto& c = g_runtime->counters;
-  switch (a) {
-    case policy::Action::accept:
-      ++c.accepted;
-      break;
-    case policy::Action::reject:
-      ++c.rejected;
-      break;
-    case policy::Action::tempfail:
-      ++c.tempfailed;
-      break;
-    case policy::Action::quarantine:
-      ++c.quarantined;
-      break;
-  }
+// The config of the open transaction: pinned at MAIL (a message without MAIL, e.g. a
+// callback after an aborted transaction, sees the current one).
+const common::Config& config_of(Session& s) {
+  if (!s.config) s.config = g_runtime->config.load();
+  return *s.config;
 }
 
 sfsistat refuse(SMFICTX* ctx, policy::Action action, const std::string& text) {
@@ -135,16 +125,16 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv) {
     auto& s = ensure_session(ctx);
     s.reset_message();  // a new transaction: nothing of an earlier one survives
     s.in_message = true;
-    const auto& rules = g_runtime->config.load()->policy.address_rules;
-    s.facts.mail_from = policy::normalize_address(argv[0] ? argv[0] : "", rules);
+    s.config = g_runtime->config.load();
+    s.snapshot = g_runtime->registry.snapshot();
+    const auto& policy = s.config->policy;
+    s.facts.mail_from = policy::normalize_address(argv[0] ? argv[0] : "", policy.address_rules);
     s.facts.auth_login = macro(ctx, "{auth_authen}");
     s.facts.cert_subject = macro(ctx, "{cert_subject}");
     s.facts.queue_id = macro(ctx, "i");
-    const auto& policy = g_runtime->config.load()->policy;
-    auto snap = g_runtime->registry.snapshot();
     bool governed = policy.in_agent_domain(s.facts.mail_from) ||
                     policy.listed_inbox(s.facts.mail_from) ||
-                    (snap && snap->by_inbox(s.facts.mail_from));
+                    (s.snapshot && s.snapshot->by_inbox(s.facts.mail_from));
     if (governed) s.body.emplace();
     return SMFIS_CONTINUE;
   });
@@ -153,11 +143,11 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv) {
 sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
   return guarded(ctx, "rcpt", [&] {
     auto& s = ensure_session(ctx);
-    auto cfg = g_runtime->config.load();
+    const auto* cfg = &config_of(s);
     auto rcpt = policy::normalize_address(argv[0] ? argv[0] : "", cfg->policy.address_rules);
     s.facts.now = common::now_seconds();
-    auto check =
-        policy::check_recipient(s.facts, rcpt, *g_runtime->registry.rcpt_view(), cfg->policy);
+    auto check = policy::check_recipient(s.facts, rcpt, *g_runtime->registry.rcpt_view(s.snapshot),
+                                         cfg->policy);
     bool refusable =
         check.action == policy::Action::reject || check.action == policy::Action::tempfail;
     if (!check.reason || !refusable) {
@@ -176,20 +166,23 @@ sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
     bool monitor = cfg->policy.mode == policy::Mode::monitor;
     d.verdict.action = monitor ? policy::Action::accept : check.action;
     bool recorded = record(d, *cfg);
-    if (monitor && recorded) {
+    auto told =
+        monitor ? (recorded ? policy::Action::accept : policy::Action::tempfail) : check.action;
+    g_runtime->metrics.decision(Stage::rcpt, check.direction, told, d.verdict.reasons);
+    if (told == policy::Action::accept) {
       s.facts.recipients.push_back(rcpt);
       return SMFIS_CONTINUE;
     }
-    return refuse(ctx, monitor ? policy::Action::tempfail : check.action, reply_text(d));
+    return refuse(ctx, told, reply_text(d));
   });
 }
 
 sfsistat on_header(SMFICTX* ctx, char* name, char* value) {
   return guarded(ctx, "header", [&] {
     auto& s = ensure_session(ctx);
-    auto kind = policy::add_header(s.facts, name, value ? value : "",
-                                   g_runtime->config.load()->policy.address_rules,
-                                   s.body.has_value(), s.header_bytes);
+    auto kind =
+        policy::add_header(s.facts, name, value ? value : "", config_of(s).policy.address_rules,
+                           s.body.has_value(), s.header_bytes);
     if (kind == policy::HeaderKind::agentgate_result) ++s.agentgate_result_headers;
     if (kind == policy::HeaderKind::agent_proof) ++s.agent_proof_headers;
     return SMFIS_CONTINUE;
@@ -235,17 +228,20 @@ void remember_inbound(const policy::MessageFacts& f, const policy::Verdict& v) {
 }
 
 sfsistat decide_eom(SMFICTX* ctx, Session& s) {
-  auto cfg = g_runtime->config.load();
+  const auto* cfg = &config_of(s);
   if (auto qid = macro(ctx, "i"); !qid.empty()) s.facts.queue_id = qid;
   if (s.facts.auth_login.empty()) s.facts.auth_login = macro(ctx, "{auth_authen}");
   s.facts.now = common::now_seconds();
   if (s.body) s.facts.body_hash = policy::base64url_digest(s.body->finish());
   s.body.reset();
-  ++g_runtime->counters.messages;
+  g_runtime->metrics.message_seen();
   Decision d{make_event_id(), "eom", &s.facts, {}, s.facts.recipients};
   {
     auto view = g_runtime->registry.eom_view();  // holds the store briefly: evaluate, then drop
+    auto started = std::chrono::steady_clock::now();
     d.verdict = policy::evaluate(s.facts, *view, cfg->policy);
+    if (!s.facts.agent_proofs.empty())
+      g_runtime->metrics.proof_verified(std::chrono::steady_clock::now() - started);
   }
   apply_session_state(d.verdict, s.facts, cfg->policy);
   if (!d.verdict.governed()) {
@@ -257,7 +253,8 @@ sfsistat decide_eom(SMFICTX* ctx, Session& s) {
     d.verdict.reasons.insert(d.verdict.reasons.begin(), policy::Reason::internal_error);
     d.verdict.detail = "event log unwritable";
   }
-  count(d.verdict.action);
+  g_runtime->metrics.decision(Stage::eom, d.verdict.directions, d.verdict.action,
+                              d.verdict.reasons);
   switch (d.verdict.action) {
     case policy::Action::reject:
     case policy::Action::tempfail:

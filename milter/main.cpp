@@ -1,13 +1,14 @@
 // agentgated: the milter daemon. Startup order matters and is fixed here: config, listening
-// socket (as root), optional daemonize, event log, registry, privilege drop, then the threads.
+// socket (as root), optional daemonize, event log, control plane sockets, registry, privilege
+// drop, then the threads (control plane, libmilter) and sd_notify READY=1.
 // Signals are handled by the main thread itself (SIGHUP reloads, SIGTERM/SIGINT stop): libmilter
 // runs in a second thread, so its own signal thread, which would stop on SIGHUP, never sees them.
 #include <fcntl.h>
 #include <libmilter/mfapi.h>
 #include <signal.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -17,6 +18,7 @@
 #include <CLI/CLI.hpp>
 
 #include "milter/callbacks.hpp"
+#include "milter/control_plane.hpp"
 #include "milter/runtime.hpp"
 #include "milter/socket.hpp"
 
@@ -42,45 +44,6 @@ std::string host_name() {
   gethostname(buf, sizeof buf - 1);
   return buf[0] ? buf : "localhost";
 }
-
-// Polls the store until stopped; wakes early on a reload request.
-class Watcher {
- public:
-  Watcher(RegistryCache& cache, std::chrono::milliseconds interval)
-      : cache_(cache), interval_(interval), thread_([this] { run(); }) {}
-  ~Watcher() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  void kick() { cv_.notify_all(); }
-
- private:
-  void run() {
-    std::string last_error;
-    std::unique_lock lock(mu_);
-    while (!stop_) {
-      lock.unlock();
-      std::string error;
-      cache_.poll(&error);
-      if (error != last_error)
-        error.empty() ? log_info("registry store reachable again")
-                      : log_error("registry store unreadable: " + error);
-      last_error = error;
-      lock.lock();
-      cv_.wait_for(lock, interval_, [this] { return stop_; });
-    }
-  }
-  RegistryCache& cache_;
-  std::chrono::milliseconds interval_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
-};
 
 // Tells the parent of a daemonizing fork whether startup succeeded.
 class ReadyPipe {
@@ -115,7 +78,12 @@ class ReadyPipe {
   int fds_[2] = {-1, -1};
 };
 
-void reload(Runtime& rt, const std::string& path, Watcher& watcher) {
+void reload(Runtime& rt, const std::string& path, ControlPlane& control) {
+  sd_notifyf(
+      0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+      static_cast<unsigned long long>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                          std::chrono::steady_clock::now().time_since_epoch())
+                                          .count()));
   try {
     auto fresh = std::make_shared<const common::Config>(common::load_config(path));
     auto old = rt.config.load();
@@ -126,11 +94,14 @@ void reload(Runtime& rt, const std::string& path, Watcher& watcher) {
           "keeping the running values for those");
     rt.config.store(fresh);
     if (auto error = rt.events.reopen()) log_error("event log not reopened: " + *error);
-    watcher.kick();
+    control.refresh_now();
+    rt.metrics.reload(true);
     log_info(fmt::format("reloaded {}", path));
   } catch (const std::exception& e) {
+    rt.metrics.reload(false);
     log_error(fmt::format("reload refused, still running the previous config: {}", e.what()));
   }
+  sd_notify(0, "READY=1");
 }
 
 int serve(const std::string& config_path, bool foreground) {
@@ -142,6 +113,7 @@ int serve(const std::string& config_path, bool foreground) {
   if (!foreground) ready.daemonize();
   try {
     Runtime rt(config, host_name());
+    ControlPlane control(rt, *config, config_path);  // binds its sockets before the drop
     std::string error;
     if (!rt.registry.load(&error))
       log_error(
@@ -155,7 +127,7 @@ int serve(const std::string& config_path, bool foreground) {
     if (pipe2(g_signal_pipe, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
     auto signals = handled_signals();
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // threads started now inherit the block
-    Watcher watcher(rt.registry, config->store.poll_interval);
+    control.start();
     std::thread milter_thread([] { smfi_main(); });
     struct sigaction sa {};
     sa.sa_handler = on_signal;
@@ -168,6 +140,7 @@ int serve(const std::string& config_path, bool foreground) {
                          rt.registry.snapshot() ? rt.registry.snapshot()->generation() : 0,
                          config->policy.mode == policy::Mode::enforce ? "enforce" : "monitor"));
     ready.report("");
+    sd_notify(0, "READY=1");
     for (;;) {
       unsigned char signo = 0;
       if (read(g_signal_pipe[0], &signo, 1) != 1) {
@@ -175,16 +148,18 @@ int serve(const std::string& config_path, bool foreground) {
         break;
       }
       if (signo == SIGHUP) {
-        reload(rt, config_path, watcher);
+        reload(rt, config_path, control);
       } else if (signo == SIGUSR1) {
         if (auto failure = rt.events.reopen()) log_error("event log not reopened: " + *failure);
       } else {
         break;
       }
     }
+    sd_notify(0, "STOPPING=1");
     log_info("stopping: finishing open SMTP sessions");
     smfi_stop();
     milter_thread.join();
+    control.stop();
     if (auto path = unix_socket_path(rt.config.load()->milter.socket); !path.empty())
       unlink(path.c_str());
     log_info("stopped");

@@ -106,6 +106,7 @@ bool RegistryCache::load(std::string* error) {
     mark_contact();
     return true;
   } catch (const std::exception& e) {
+    ++store_errors_;
     watch_store_.reset();  // reconnect next time
     if (error) *error = e.what();
     return false;
@@ -122,6 +123,7 @@ void RegistryCache::poll(std::string* error) {
       return;
     }
   } catch (const std::exception& e) {
+    ++store_errors_;
     watch_store_.reset();
     if (error) *error = e.what();
     return;
@@ -129,8 +131,9 @@ void RegistryCache::poll(std::string* error) {
   load(error);
 }
 
-std::unique_ptr<policy::IdentityLookup> RegistryCache::rcpt_view() const {
-  return std::make_unique<SnapshotView>(snapshot_.load(), fresh());
+std::unique_ptr<policy::IdentityLookup> RegistryCache::rcpt_view(
+    std::shared_ptr<const registry::Snapshot> pinned) const {
+  return std::make_unique<SnapshotView>(pinned ? std::move(pinned) : snapshot_.load(), fresh());
 }
 
 std::unique_ptr<policy::IdentityLookup> RegistryCache::eom_view() {
@@ -144,6 +147,7 @@ std::unique_ptr<policy::IdentityLookup> RegistryCache::eom_view() {
       return std::make_unique<SnapshotView>(std::move(snap), true);
     return std::make_unique<LiveView>(std::move(lock), store);
   } catch (const std::exception&) {
+    ++store_errors_;
     eom_store_.reset();
     return std::make_unique<SnapshotView>(std::move(snap), fresh());
   }
@@ -188,6 +192,7 @@ std::optional<policy::Reason> RegistryCache::session_checks(const policy::Verdic
         return policy::Reason::grant_unknown;
     }
   } catch (const std::exception&) {
+    ++store_errors_;
     eom_store_.reset();
     *detail = "session state unavailable";
   }
@@ -200,9 +205,16 @@ void RegistryCache::remember_received(const std::vector<std::string>& inboxes,
   std::vector<std::string> participants = f.participants;
   if (!f.mail_from.empty()) participants.push_back(f.mail_from);
   std::lock_guard lock(eom_mutex_);
-  auto& store = open(eom_store_);
-  auto keep = common::now_seconds() + std::chrono::days(30);
-  for (const auto& inbox : inboxes) store.record_received(inbox, f.message_id, participants, keep);
+  try {
+    auto& store = open(eom_store_);
+    auto keep = common::now_seconds() + std::chrono::days(30);
+    for (const auto& inbox : inboxes)
+      store.record_received(inbox, f.message_id, participants, keep);
+  } catch (const std::exception&) {
+    ++store_errors_;
+    eom_store_.reset();
+    throw;
+  }
 }
 
 }  // namespace agentgate::milter

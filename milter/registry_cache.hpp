@@ -31,9 +31,12 @@ class RegistryCache {
   bool fresh() const;
   // Milliseconds since the store last answered (for status and metrics).
   std::int64_t age_ms() const;
+  // Failed store reads and writes since start (for status and metrics).
+  std::uint64_t store_errors() const { return store_errors_.load(std::memory_order_relaxed); }
 
-  // RCPT-stage lookups: the current snapshot.
-  std::unique_ptr<policy::IdentityLookup> rcpt_view() const;
+  // RCPT-stage lookups: the snapshot the transaction pinned at MAIL (or the current one).
+  std::unique_ptr<policy::IdentityLookup> rcpt_view(
+      std::shared_ptr<const registry::Snapshot> pinned = nullptr) const;
   // EOM-stage lookups: the snapshot, or the store itself when the snapshot lags behind it.
   std::unique_ptr<policy::IdentityLookup> eom_view();
 
@@ -56,6 +59,7 @@ class RegistryCache {
   std::chrono::milliseconds max_staleness_;
   std::atomic<std::shared_ptr<const registry::Snapshot>> snapshot_;
   std::atomic<std::int64_t> last_contact_ms_{0};  // steady clock; 0 = never
+  std::atomic<std::uint64_t> store_errors_{0};
 
   std::unique_ptr<registry::Store> watch_store_;  // watcher thread only
   std::mutex eom_mutex_;                          // guards eom_store_: one SQLite connection

@@ -1,27 +1,20 @@
 // Process-wide state of agentgated, shared by every libmilter thread. libmilter callbacks carry
 // no user pointer, so the adapter reaches this through one pointer set before smfi_main() and
 // never changed afterwards. Everything in it is either immutable (the config snapshot, swapped
-// whole on reload), internally synchronised (RegistryCache, EventLog) or atomic (counters).
+// whole on reload), internally synchronised (RegistryCache, EventLog) or atomic (Metrics).
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 
 #include "common/config.hpp"
 #include "milter/event_log.hpp"
+#include "milter/metrics.hpp"
 #include "milter/registry_cache.hpp"
 
 namespace agentgate::milter {
-
-struct Counters {
-  std::atomic<std::uint64_t> messages{0};
-  std::atomic<std::uint64_t> accepted{0};
-  std::atomic<std::uint64_t> rejected{0};
-  std::atomic<std::uint64_t> tempfailed{0};
-  std::atomic<std::uint64_t> quarantined{0};
-  std::atomic<std::uint64_t> internal_errors{0};
-};
 
 struct Runtime {
   Runtime(std::shared_ptr<const common::Config> cfg, std::string host)
@@ -34,7 +27,8 @@ struct Runtime {
   RegistryCache registry;
   EventLog events;
   std::string hostname;
-  Counters counters;
+  Metrics metrics;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
 
 // Set once by the daemon before smfi_main(); read by the callbacks.

@@ -3,11 +3,14 @@
 // after end of message) and after end of message.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "common/config.hpp"
 #include "policy/canonical.hpp"
 #include "policy/message.hpp"
+#include "registry/snapshot.hpp"
 
 namespace agentgate::milter {
 
@@ -20,6 +23,10 @@ struct Session {
   bool in_message = false;
   std::optional<policy::RelaxedBodyHasher> body;  // only for mail from a governed sender
   std::size_t header_bytes = 0;                   // bound on facts.headers
+  // Pinned at MAIL: a reload (SIGHUP, a new registry generation) does not change the rules
+  // under an open transaction. Identity and grant status are re-read at end of message anyway.
+  std::shared_ptr<const common::Config> config;
+  std::shared_ptr<const registry::Snapshot> snapshot;
 
   void reset_message() {
     facts = policy::MessageFacts{};
@@ -30,6 +37,8 @@ struct Session {
     in_message = false;
     body.reset();
     header_bytes = 0;
+    config.reset();
+    snapshot.reset();
   }
 };
 

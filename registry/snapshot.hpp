@@ -27,6 +27,7 @@ class Snapshot {
   policy::Time built_at() const { return built_at_; }
   size_t size() const { return identities_.size(); }
   const std::vector<policy::Identity>& identities() const { return identities_; }
+  const std::vector<policy::Grant>& grants() const { return grants_; }
 
   const policy::Identity* by_id(std::string_view id) const;
   // By normalised inbox; a live identity wins over a revoked or rejected one with the same inbox.

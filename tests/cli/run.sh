@@ -40,6 +40,8 @@ trap 'rm -rf "$TMP"' EXIT
 CFG="$TMP/agentgate.toml"
 DB="$TMP/reg.db"
 cat >"$CFG" <<EOF
+[control]
+socket = "$TMP/control.sock"
 [store]
 url = "sqlite://$DB"
 [policy]
@@ -674,6 +676,18 @@ if have_sql; then
 else
   echo "SKIP: audit tamper checks (need sqlite3 or python3)"
 fi
+
+# ---------------------------------------------------------------------------------------------
+# The daemon's control socket (no daemon runs here; tests/milter covers a running one)
+expect 3 "status without a running daemon: rc 3" -- ctl status
+has "agentgated not reachable"
+has "$TMP/control.sock"
+expect 3 "status --json without a running daemon: rc 3" -- ctl --json status
+expect 0 "a write with no daemon to notify still succeeds" -- ctl identity renew bot-recv --expires 60d --actor rita
+has "agentgated not notified"
+has "within store.poll_interval (200 ms)"
+expect 0 "a read command does not try to notify" -- ctl identity list
+lacks "not notified"
 
 # ---------------------------------------------------------------------------------------------
 # A store file overwritten with garbage

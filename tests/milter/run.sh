@@ -80,7 +80,7 @@ cat >"$CFG" <<EOF
 socket = "unix:$SOCK"
 [control]
 socket = "$TMP/control.sock"
-metrics = ""
+metrics = "127.0.0.1:${AGENTGATE_MT_METRICS_PORT:-3691}"
 [store]
 url = "sqlite://$DB"
 poll_interval = "100ms"
@@ -318,6 +318,41 @@ if grep -q -i "internal error" "$LOG"; then fail "no internal errors in the daem
 else pass "no internal errors in the daemon log"; fi
 if out=$(ctl events verify "$EVENTS" 2>&1); then pass "events.jsonl hash chain verifies ($(wc -l <"$EVENTS") events)"
 else fail "events.jsonl hash chain verifies" "$out"; fi
+
+# The control plane: status over the control socket and /metrics agree with the event log.
+http_get() { # http_get PATH -> status line + body on stdout
+  exec 3<>"/dev/tcp/127.0.0.1/${AGENTGATE_MT_METRICS_PORT:-3691}" || return 1
+  printf 'GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n' "$1" >&3
+  timeout 5 cat <&3
+  exec 3<&-
+}
+metric() { grep -E "^$1 " <<<"$METRICS" | awk '{print $2}'; }
+EVENTS_N=$(wc -l <"$EVENTS")
+if st=$(ctl --json status 2>&1) && jq -e --argjson n "$EVENTS_N" \
+    '([.counts.by_action[]] | add) == $n and .registry.fresh == true and .mode == "enforce"' \
+    <<<"$st" >/dev/null; then
+  pass "status: decisions by action add up to the $EVENTS_N events written; registry fresh"
+else fail "status: decisions by action add up to the $EVENTS_N events written; registry fresh" "$st"; fi
+want_reasons=$(jq -s -c '[.[].agentgate.reasons[]] | group_by(.) | map({(.[0]): length}) | add // {}' "$EVENTS")
+if jq -e --argjson want "$want_reasons" '.counts.by_reason == $want' <<<"$st" >/dev/null; then
+  pass "status: counts by reason match the event log"
+else fail "status: counts by reason match the event log" "want $want_reasons; status: $(jq -c .counts.by_reason <<<"$st")"; fi
+STORE_GEN=$(sqlite3 "$DB" "SELECT value FROM meta WHERE key = 'generation'")
+if [[ $(jq -r .registry.generation <<<"$st") == "$STORE_GEN" ]]; then
+  pass "status: the daemon runs the store's generation $STORE_GEN"
+else fail "status: the daemon runs the store's generation $STORE_GEN" "$(jq -c .registry <<<"$st")"; fi
+METRICS=$(http_get /metrics || true)
+if grep -q "^HTTP/1.1 200" <<<"$METRICS" &&
+  [[ $(grep -E '^agentgate_decisions_total' <<<"$METRICS" | awk '{s += $2} END {print s}') == "$EVENTS_N" ]] &&
+  [[ $(metric agentgate_registry_generation) == "$STORE_GEN" ]] && [[ $(metric agentgate_registry_fresh) == 1 ]] &&
+  [[ $(metric 'agentgate_reloads_total\{result="ok"\}') -ge 1 ]]; then
+  pass "/metrics: decisions add up to the events, generation, freshness and SIGHUP reloads"
+else fail "/metrics: decisions add up to the events, generation, freshness and SIGHUP reloads" "$(grep -E '^(HTTP|agentgate_(decisions_total|registry|reloads))' <<<"$METRICS")"; fi
+if grep -q "^HTTP/1.1 200" <<<"$(http_get /healthz)" && grep -q "^HTTP/1.1 404" <<<"$(http_get /nope)"; then
+  pass "/healthz is 200 while fresh; unknown paths are 404"
+else fail "/healthz is 200 while fresh; unknown paths are 404" "$(http_get /healthz)"; fi
+if [[ $(stat -c %a "$TMP/control.sock") == 660 ]]; then pass "the control socket is mode 0660"
+else fail "the control socket is mode 0660" "$(stat -c %a "$TMP/control.sock")"; fi
 
 stop_daemon
 if [[ -n ${AGENTGATE_MT_VERBOSE:-} ]]; then sed 's/^/  log| /' "$LOG"; fi
