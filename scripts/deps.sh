@@ -8,7 +8,9 @@ PACKAGES=(
   # build
   g++ cmake ninja-build pkg-config libssl-dev libfmt-dev doctest-dev libsqlite3-dev
   libtomlplusplus-dev nlohmann-json3-dev libcli11-dev libpq-dev libmilter-dev libboost-dev
-  clang-format
+  libsystemd-dev clang-format
+  # install test: unit verification, man page rendering (tests/install)
+  systemd groff-base man-db
   # tests and demo: real MTAs and their tools
   postfix swaks miltertest sasl2-bin libsasl2-modules m4 libwrap0 iproute2 util-linux
   sqlite3 jq procps
