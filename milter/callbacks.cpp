@@ -227,14 +227,28 @@ void remember_inbound(const policy::MessageFacts& f, const policy::Verdict& v) {
   }
 }
 
+// Could this message be governed at all? Decided from the config and the snapshot pinned at
+// MAIL, without the store, so mail that is neither from nor to an agent never waits on it.
+bool maybe_governed(const Session& s, const common::Config& cfg) {
+  if (s.body) return true;  // the sender was governed at MAIL
+  return std::any_of(s.facts.recipients.begin(), s.facts.recipients.end(), [&](const auto& r) {
+    return cfg.policy.in_agent_domain(r) || cfg.policy.listed_inbox(r) ||
+           (s.snapshot && s.snapshot->by_inbox(r));
+  });
+}
+
 sfsistat decide_eom(SMFICTX* ctx, Session& s) {
   const auto* cfg = &config_of(s);
+  g_runtime->metrics.message_seen();
+  if (!maybe_governed(s, *cfg)) {
+    strip_headers(ctx, s);
+    return SMFIS_CONTINUE;
+  }
   if (auto qid = macro(ctx, "i"); !qid.empty()) s.facts.queue_id = qid;
   if (s.facts.auth_login.empty()) s.facts.auth_login = macro(ctx, "{auth_authen}");
   s.facts.now = common::now_seconds();
   if (s.body) s.facts.body_hash = policy::base64url_digest(s.body->finish());
   s.body.reset();
-  g_runtime->metrics.message_seen();
   Decision d{make_event_id(), "eom", &s.facts, {}, s.facts.recipients};
   {
     auto view = g_runtime->registry.eom_view();  // holds the store briefly: evaluate, then drop

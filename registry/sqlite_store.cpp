@@ -3,6 +3,8 @@
 // writers queue instead of failing half-way.
 #include "registry/sqlite_store.hpp"
 
+#include <sys/stat.h>
+
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -240,7 +242,10 @@ class SqliteTx final : public StoreTx {
 
 class SqliteStore final : public Store {
  public:
-  SqliteStore(const std::string& path, bool create) : db_(path, create) {}
+  SqliteStore(const std::string& path, bool create) : path_(path), db_(path, create) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0) opened_ = {st.st_dev, st.st_ino};
+  }
 
   int migrate() override {
     int version = schema_version();
@@ -273,6 +278,7 @@ class SqliteStore final : public Store {
   }
 
   std::uint64_t generation() override {
+    require_same_file();
     require_schema();
     Stmt s(db_.handle(), "SELECT value FROM meta WHERE key = 'generation'");
     if (!s.step()) throw StoreError("store has no generation counter");
@@ -445,6 +451,19 @@ class SqliteStore final : public Store {
     checked_ = true;
   }
 
+  // A store file removed or replaced (a restore by rename, a corrupted copy moved in) is not
+  // seen through an open connection: it keeps reading the old inode. Callers of generation()
+  // (every poll and end of message) reconnect after this error.
+  void require_same_file() {
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) != 0)
+      throw StoreError(fmt::format("store {} has disappeared", path_));
+    if (std::pair{st.st_dev, st.st_ino} != opened_)
+      throw StoreError(fmt::format("store {} was replaced; reconnecting", path_));
+  }
+
+  std::string path_;
+  std::pair<dev_t, ino_t> opened_{};
   sqlite::Db db_;
   bool checked_ = false;
 };

@@ -1,6 +1,7 @@
 // The SQLite Store backend: schema migration, the generation counter and its transaction rules,
 // identity persistence of every field, and the lookups governance relies on (agent names, live
 // inboxes and principals).
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -369,6 +370,26 @@ TEST_CASE("sqlite store: is_agent_name knows an inbox stored with an upper-case 
     SUBCASE(name) {
       CHECK(f.read<bool>([&](StoreTx& tx) { return tx.is_agent_name(name); }));
     }
+  }
+}
+
+TEST_CASE("sqlite store: a store file replaced or removed under an open connection is an error") {
+  TempDir dir;
+  auto path = dir.file("r.db");
+  auto store = open_store("sqlite://" + path, true);
+  store->migrate();
+  CHECK(store->generation() == 0);
+  SUBCASE("replaced by rename (a restore, or garbage moved in)") {
+    auto other = open_store("sqlite://" + dir.file("other.db"), true);
+    other->migrate();
+    std::filesystem::rename(dir.file("other.db"), path);
+    CHECK_THROWS_AS(store->generation(), StoreError);
+    auto reopened = open_store("sqlite://" + path, false);
+    CHECK(reopened->generation() == 0);
+  }
+  SUBCASE("removed") {
+    std::filesystem::remove(path);
+    CHECK_THROWS_AS(store->generation(), StoreError);
   }
 }
 
