@@ -10,7 +10,8 @@
 #                            127.0.0.0/8, relays for 127.0.0.0/8
 #   127.0.0.1:$PF_SASL_PORT  (default 2527) Cyrus SASL (sasldb, PLAIN LOGIN),
 #                            relays only for authenticated clients; the
-#                            milter sees {auth_authen}=USER@mta.harness.test
+#                            milter sees {auth_authen}=USER@mta.harness.test;
+#                            PF_SASL_PORT=off leaves this listener out
 # Next hop: smtp-sink on 127.0.0.1:$SINK_PORT (default 2526), see sink_start.
 # Layout: ROOT/pf/{etc,spool,data,maillog}.
 
@@ -55,6 +56,21 @@ _pf_env() {
 	done <"$1/pf/harness.env"
 	h_err "$2 not recorded in $1/pf/harness.env (was pf_setup run?)"
 	return 1
+}
+
+# _pf_sasl_service: the master.cf entry of the SASL listener (none when
+# PF_SASL_PORT=off).
+_pf_sasl_service() {
+	[[ $PF_SASL_PORT == off ]] && return 0
+	cat <<EOF
+127.0.0.1:$PF_SASL_PORT inet n - n - - smtpd
+  -o syslog_name=postfix/sasl
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_sasl_type=cyrus
+  -o smtpd_sasl_path=smtpd
+  -o smtpd_sasl_local_domain=$PF_REALM
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+EOF
 }
 
 # pf_setup ROOT MILTER_SPEC: write main.cf, master.cf and the Cyrus SASL
@@ -121,13 +137,7 @@ EOF
 # service type  private unpriv  chroot  wakeup  maxproc command
 127.0.0.1:$PF_PORT inet n - n - - smtpd
   -o syslog_name=postfix/plain
-127.0.0.1:$PF_SASL_PORT inet n - n - - smtpd
-  -o syslog_name=postfix/sasl
-  -o smtpd_sasl_auth_enable=yes
-  -o smtpd_sasl_type=cyrus
-  -o smtpd_sasl_path=smtpd
-  -o smtpd_sasl_local_domain=$PF_REALM
-  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+$(_pf_sasl_service)
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -212,7 +222,10 @@ pf_start() {
 		h_err "instance $dir is already running"
 		return 1
 	fi
-	h_port_free "$port" && h_port_free "$sport" || return 1
+	h_port_free "$port" || return 1
+	if [[ $sport != off ]]; then
+		h_port_free "$sport" || return 1
+	fi
 	h_on_cleanup pf_stop "$root"
 	if ! postfix -c "$dir" start >>"$root/pf/postfix-cmd.log" 2>&1; then
 		# the reason went to (absent) syslog; `postfix check` usually repeats it
@@ -220,7 +233,7 @@ pf_start() {
 		_pf_show_check "$dir"
 		return 1
 	fi
-	if ! h_wait_tcp "$port" 10 || ! h_wait_tcp "$sport" 10; then
+	if ! h_wait_tcp "$port" 10 || { [[ $sport != off ]] && ! h_wait_tcp "$sport" 10; }; then
 		h_err "postfix started but does not listen; tail of $root/pf/maillog:"
 		tail -n 20 "$root/pf/maillog" 2>/dev/null | h_indent
 		return 1
