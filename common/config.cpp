@@ -243,6 +243,8 @@ Config parse_config(std::string_view text, const std::string& source) {
     Section s(top.subtable("mta"), "mta", source);
     s.choice("kind", c.mta.kind, {"postfix", "sendmail"});
     s.str("config_dir", c.mta.config_dir);
+    s.str("sendmail", c.mta.sendmail);
+    s.str("queue_dir", c.mta.queue_dir);
     s.finish();
   }
   top.finish();

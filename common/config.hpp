@@ -47,7 +47,9 @@ struct EventSettings {
 
 struct MtaSettings {
   std::string kind = "postfix";
-  std::string config_dir = "/etc/postfix";
+  std::string config_dir = "/etc/postfix";      // postfix -c DIR; for Sendmail the .cf file (-C)
+  std::string sendmail = "/usr/sbin/sendmail";  // Sendmail's binary (kind = "sendmail")
+  std::string queue_dir = "/var/spool/mqueue";  // Sendmail's QueueDirectory (hf/df files)
 };
 
 struct Config {

@@ -17,6 +17,7 @@
 #include "milter/session.hpp"
 #include "policy/engine.hpp"
 #include "policy/facts.hpp"
+#include "registry/identity_json.hpp"
 
 namespace agentgate::milter {
 namespace {
@@ -237,6 +238,36 @@ bool maybe_governed(const Session& s, const common::Config& cfg) {
   });
 }
 
+// The quarantine index row for this decision (the MTA keeps no reason), with the identity and
+// grant as the current snapshot holds them.
+registry::QuarantineRecord quarantine_record(const Decision& d, const policy::MessageFacts& f) {
+  registry::QuarantineRecord q;
+  const auto& v = d.verdict;
+  q.queue_id = f.queue_id;
+  q.mta_host = g_runtime->hostname;
+  q.at = f.now;
+  q.identity = !v.sender_identity.empty()       ? v.sender_identity
+               : v.recipient_identities.empty() ? ""
+                                                : v.recipient_identities.front();
+  q.grant = v.grant;
+  q.task = v.task;
+  q.mail_from = f.mail_from;
+  q.recipients = f.recipients;
+  q.header_from = f.from_addresses.empty() ? "" : f.from_addresses.front();
+  q.subject = f.subject;
+  q.message_id = f.message_id;
+  for (auto r : v.reasons) q.reasons.emplace_back(policy::to_string(r));
+  q.event_id = d.event_id;
+  nlohmann::json context = nlohmann::json::object();
+  if (auto snap = g_runtime->registry.snapshot()) {
+    if (const auto* id = snap->by_id(q.identity))
+      context["identity"] = registry::identity_to_json(*id, f.now);
+    if (const auto* g = snap->grant(q.grant)) context["grant"] = registry::grant_to_json(*g, f.now);
+  }
+  q.context = context.dump();
+  return q;
+}
+
 sfsistat decide_eom(SMFICTX* ctx, Session& s) {
   const auto* cfg = &config_of(s);
   g_runtime->metrics.message_seen();
@@ -261,6 +292,18 @@ sfsistat decide_eom(SMFICTX* ctx, Session& s) {
   if (!d.verdict.governed()) {
     strip_headers(ctx, s);
     return SMFIS_CONTINUE;
+  }
+  if (d.verdict.action == policy::Action::quarantine) {
+    // Held mail nobody can explain is the failure this index exists for: without its row the
+    // message is tempfailed (the sender retries) rather than held without a reason.
+    try {
+      g_runtime->registry.record_quarantine(quarantine_record(d, s.facts));
+    } catch (const std::exception& e) {
+      log_error(fmt::format("quarantine index not written: {}", e.what()));
+      d.verdict.action = policy::Action::tempfail;
+      d.verdict.reasons.insert(d.verdict.reasons.begin(), policy::Reason::internal_error);
+      d.verdict.detail = "quarantine index unwritable";
+    }
   }
   if (!record(d, *cfg) && d.verdict.action != policy::Action::reject) {
     d.verdict.action = policy::Action::tempfail;

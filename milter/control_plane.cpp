@@ -20,7 +20,7 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 using asio::local::stream_protocol;
 
-constexpr std::size_t kMaxRequest = 8192;          // a request line or HTTP request head
+constexpr std::size_t kMaxRequest = 64 * 1024;     // a request line or HTTP request head
 constexpr std::chrono::seconds kClientTimeout{5};  // idle clients are dropped
 
 // Gives the control socket to the daemon's user and the configured group, mode 0660.
@@ -191,12 +191,31 @@ struct ControlPlane::Impl {
       auto snap = rt.registry.snapshot();
       out = {{"ok", last_error.empty()}, {"generation", snap ? snap->generation() : 0}};
       if (!last_error.empty()) out["error"] = last_error;
+    } else if (line.starts_with("event ")) {
+      out = admin_event(line.substr(6));
     } else if (line == "ping") {
       out = {{"ok", true}, {"version", AGENTGATE_VERSION}};
     } else {
       out = {{"ok", false}, {"error", "unknown request; expected status, refresh or ping"}};
     }
     return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  }
+
+  // An analyst's action on quarantined mail (agentgatectl quarantine release|delete): written
+  // to the event log by the daemon, the log's only writer, so the hash chain stays one chain.
+  nlohmann::json admin_event(const std::string& text) {
+    auto event = nlohmann::json::parse(text, nullptr, false);
+    bool shaped = event.is_object() && event.contains("event") && event["event"].is_object();
+    auto action = shaped ? event["event"].value("action", "") : "";
+    if (action != "release" && action != "delete")
+      return {{"ok", false},
+              {"error",
+               "an event must be a JSON object with event.action "
+               "release or delete"}};
+    event["observer"]["hostname"] = rt.hostname;
+    bool written = rt.events.append(event);
+    if (!written) rt.metrics.event_write_error();
+    return {{"ok", written}, {"event_id", event["event"].value("id", "")}};
   }
 
   void accept_http() {

@@ -199,6 +199,17 @@ std::optional<policy::Reason> RegistryCache::session_checks(const policy::Verdic
   return policy::Reason::store_unavailable;
 }
 
+void RegistryCache::record_quarantine(const registry::QuarantineRecord& record) {
+  std::lock_guard lock(eom_mutex_);
+  try {
+    open(eom_store_).record_quarantine(record);
+  } catch (const std::exception&) {
+    ++store_errors_;
+    eom_store_.reset();
+    throw;
+  }
+}
+
 void RegistryCache::remember_received(const std::vector<std::string>& inboxes,
                                       const policy::MessageFacts& f) {
   if (inboxes.empty() || f.message_id.empty()) return;

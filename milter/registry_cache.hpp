@@ -47,6 +47,8 @@ class RegistryCache {
   std::optional<policy::Reason> session_checks(const policy::Verdict& verdict,
                                                const policy::MessageFacts& facts,
                                                std::string* detail);
+  // Adds a quarantine decision to the store's quarantine index. Throws on a store error.
+  void record_quarantine(const registry::QuarantineRecord& record);
   // Records an accepted message in the conversation ledger of each agent inbox it reached.
   void remember_received(const std::vector<std::string>& inboxes,
                          const policy::MessageFacts& facts);

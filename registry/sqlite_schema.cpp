@@ -99,6 +99,32 @@ CREATE TABLE ledger (
 );
 CREATE INDEX ledger_expires ON ledger(expires_at);
 )sql",
+    // 3: the quarantine index (SOC review)
+    R"sql(
+CREATE TABLE quarantine (
+  mta_host TEXT NOT NULL,
+  queue_id TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  identity TEXT NOT NULL,
+  grant_id TEXT NOT NULL,
+  task TEXT NOT NULL,
+  mail_from TEXT NOT NULL,
+  recipients TEXT NOT NULL,
+  header_from TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  reasons TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  context TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'held' CHECK (status IN ('held', 'released', 'deleted')),
+  acted_by TEXT NOT NULL DEFAULT '',
+  justification TEXT NOT NULL DEFAULT '',
+  acted_at INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (mta_host, queue_id)
+);
+CREATE INDEX quarantine_at ON quarantine(at);
+CREATE INDEX quarantine_identity ON quarantine(identity);
+)sql",
 };
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "policy/digest.hpp"
 #include "registry/codec.hpp"
 #include "registry/sqlite_db.hpp"
+#include "registry/sqlite_quarantine.hpp"
 #include "registry/sqlite_schema.hpp"
 
 namespace agentgate::registry {
@@ -216,6 +217,12 @@ class SqliteTx final : public StoreTx {
     return read_audit(s);
   }
 
+  bool set_quarantine_status(std::string_view host, std::string_view queue_id,
+                             std::string_view status, std::string_view actor,
+                             std::string_view justification, policy::Time at) override {
+    return sqlite::update_quarantine_status(db_, host, queue_id, status, actor, justification, at);
+  }
+
   void insert_audit(const AuditRecord& r) override {
     Stmt s(db_.handle(),
            "INSERT INTO audit(seq, at, actor, os_user, action, subject, details, prev_hash, hash) "
@@ -385,6 +392,16 @@ class SqliteStore final : public Store {
            "participants = excluded.participants, expires_at = excluded.expires_at");
     s.bind(1, inbox).bind(2, message_id).bind(3, join_lines(participants));
     s.bind(4, secs(expires_at)).run();
+  }
+
+  void record_quarantine(const QuarantineRecord& record) override {
+    require_schema();
+    sqlite::insert_quarantine(db_, record);
+  }
+
+  std::vector<QuarantineRecord> list_quarantine(const QuarantineFilter& filter) override {
+    require_schema();
+    return sqlite::select_quarantine(db_, filter);
   }
 
   std::optional<std::string> spent_digest(std::string_view jti) override {

@@ -17,6 +17,7 @@
 
 #include "policy/grant.hpp"
 #include "policy/identity.hpp"
+#include "registry/quarantine.hpp"
 
 namespace agentgate::registry {
 
@@ -57,6 +58,10 @@ class StoreTx {
   virtual void mark_grant_revoked(const policy::Grant& revoked) = 0;
   virtual std::optional<AuditRecord> last_audit() = 0;
   virtual void insert_audit(const AuditRecord& record) = 0;
+  // Marks a quarantined message released or deleted by an analyst; false when unknown.
+  virtual bool set_quarantine_status(std::string_view host, std::string_view queue_id,
+                                     std::string_view status, std::string_view actor,
+                                     std::string_view justification, policy::Time at) = 0;
 };
 
 struct RegistryData {
@@ -110,6 +115,10 @@ class Store {
                                policy::Time expires_at) = 0;
   virtual std::optional<std::vector<std::string>> find_received(std::string_view inbox,
                                                                 std::string_view message_id) = 0;
+  // The quarantine index: written by the gateway at each quarantine decision (one row per
+  // host and queue id), read by the SOC commands, newest first.
+  virtual void record_quarantine(const QuarantineRecord& record) = 0;
+  virtual std::vector<QuarantineRecord> list_quarantine(const QuarantineFilter& filter) = 0;
 };
 
 // Opens the store a URL names: sqlite:///abs/path or postgresql://...
