@@ -16,4 +16,5 @@ void add_sign_commands(CLI::App& app, Context& ctx);        // sign
 void add_explain_commands(CLI::App& app, Context& ctx);     // explain
 void add_status_commands(CLI::App& app, Context& ctx);      // status
 void add_quarantine_commands(CLI::App& app, Context& ctx);  // quarantine ...
+void add_report_commands(CLI::App& app, Context& ctx);      // report
 }  // namespace agentgate::cli

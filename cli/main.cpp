@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   add_explain_commands(app, ctx);
   add_status_commands(app, ctx);
   add_quarantine_commands(app, ctx);
+  add_report_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -14,6 +14,8 @@ PACKAGES=(
   # tests and demo: real MTAs and their tools
   postfix swaks miltertest sasl2-bin libsasl2-modules m4 libwrap0 iproute2 util-linux
   sqlite3 jq procps
+  # report test: renders the HTML report headless (tests/report)
+  chromium
   # independent implementations the interop tests compare against; libFuzzer toolchain
   python3 python3-jwt python3-cryptography python3-dkim clang-14 libclang-rt-14-dev
 )
