@@ -297,12 +297,19 @@ done
 
 # --- grant revoke (require_proof = true, signed messages) ---------------------
 switch_to_proofs() {
-	local n deadline=$((SECONDS + 5))
-	presign ctl "$G_CTL" && presign noctl "$G_NOCTL" || return 1
+	local n deadline p1 p2 rc=0
+	presign ctl "$G_CTL" &
+	p1=$!
+	presign noctl "$G_NOCTL" &
+	p2=$!
+	wait "$p1" || rc=1
+	wait "$p2" || rc=1
+	((rc == 0)) || return 1
 	n=$(grep -cF "reloaded $AG_CONF" "$AG_LOG" || true)
 	rv_config true "$H/run/control.sock" >"$AG_CONF"
 	rv_config true "$H/run/no-such-dir/control.sock" >"$NOCTL_CONF"
 	kill -HUP "$AG_PID"
+	deadline=$((SECONDS + 5))
 	until (($(grep -cF "reloaded $AG_CONF" "$AG_LOG" || true) > n)); do
 		if ((SECONDS >= deadline)); then
 			h_err "agentgated did not log 'reloaded $AG_CONF' after SIGHUP"
