@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <fstream>
 #include <iostream>
-#include <map>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -19,6 +18,7 @@
 #include "policy/engine.hpp"
 #include "policy/facts.hpp"
 #include "policy/rfc5322.hpp"
+#include "registry/store_lookup.hpp"
 
 namespace agentgate::cli {
 namespace {
@@ -50,36 +50,6 @@ struct Step {
   policy::TraceStep step;
 };
 
-// Lookups straight from the store, as the daemon's end-of-message view makes them.
-class StoreView final : public policy::IdentityLookup {
- public:
-  explicit StoreView(registry::Store& store) : store_(store) {}
-  policy::Lookup by_inbox(std::string_view inbox) const override {
-    auto it = rows_.find(inbox);
-    if (it == rows_.end()) {
-      std::optional<policy::Identity> row;
-      store_.read([&](registry::StoreTx& tx) { row = tx.find_by_inbox(inbox); });
-      it = rows_.emplace(std::string(inbox), std::move(row)).first;
-    }
-    if (!it->second) return {policy::LookupStatus::not_found, nullptr};
-    return {policy::LookupStatus::found, &*it->second};
-  }
-  const policy::Grant* grant(std::string_view id) const override {
-    auto it = grants_.find(id);
-    if (it == grants_.end()) {
-      std::optional<policy::Grant> row;
-      store_.read([&](registry::StoreTx& tx) { row = tx.find_grant(id); });
-      it = grants_.emplace(std::string(id), std::move(row)).first;
-    }
-    return it->second ? &*it->second : nullptr;
-  }
-
- private:
-  registry::Store& store_;
-  mutable std::map<std::string, std::optional<policy::Identity>, std::less<>> rows_;
-  mutable std::map<std::string, std::optional<policy::Grant>, std::less<>> grants_;
-};
-
 std::string read_input(const std::string& file) {
   std::stringstream ss;
   if (file.empty() || file == "-") {
@@ -102,9 +72,9 @@ void add_reason(policy::Verdict& v, policy::Reason r, std::string detail,
 
 // The stateful checks of SPEC section 4, read-only and in the daemon's order: thread ledger,
 // replay, quotas. The daemon spends atomically; explain only reports what it would find now.
-void session_state(policy::Verdict& v, const policy::MessageFacts& f, StoreView& view,
-                   registry::Store& store, const policy::PolicySettings& s,
-                   std::vector<Step>& trace) {
+void session_state(policy::Verdict& v, const policy::MessageFacts& f,
+                   const registry::StoreLookup& view, registry::Store& store,
+                   const policy::PolicySettings& s, std::vector<Step>& trace) {
   if (v.jti.empty() || v.would_action != policy::Action::accept) return;
   auto note = [&](const char* check, bool ok, std::string compared) {
     trace.push_back({"session", {check, ok, std::move(compared)}});
@@ -187,7 +157,7 @@ int explain(Context& ctx, ExplainArgs& a) {
   if (rcpts.empty()) throw UsageError("no recipients: give --rcpt or To/Cc/Bcc headers");
 
   auto& store = ctx.store();
-  StoreView view(store);
+  registry::StoreLookup view(store);  // as the daemon's end-of-message view reads
   std::vector<Step> trace;
   // RCPT stage: each recipient is accepted or refused on its own, as at the MTA.
   std::vector<Refused> refused;

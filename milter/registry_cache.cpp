@@ -2,9 +2,9 @@
 #include "milter/registry_cache.hpp"
 
 #include <algorithm>
-#include <map>
 
 #include "common/timefmt.hpp"
+#include "registry/store_lookup.hpp"
 
 namespace agentgate::milter {
 namespace {
@@ -36,42 +36,25 @@ class SnapshotView final : public policy::IdentityLookup {
   bool fresh_;
 };
 
-// Reads on demand from one store connection held for the view's lifetime.
+// Reads on demand from one store connection, held (with its mutex) for the view's lifetime.
+// An outage on an identity lookup is `unavailable`; on a grant lookup the StoreError
+// propagates to the adapter's exception barrier (tempfail): never read as "no such grant".
 class LiveView final : public policy::IdentityLookup {
  public:
   LiveView(std::unique_lock<std::mutex> lock, registry::Store& store)
-      : lock_(std::move(lock)), store_(store) {}
+      : lock_(std::move(lock)), rows_(store) {}
   Lookup by_inbox(std::string_view inbox) const override {
-    auto it = rows_.find(inbox);
-    if (it == rows_.end()) {
-      std::optional<policy::Identity> row;
-      try {
-        store_.read([&](registry::StoreTx& tx) { row = tx.find_by_inbox(inbox); });
-      } catch (const std::exception&) {
-        return {LookupStatus::unavailable, nullptr};
-      }
-      it = rows_.emplace(std::string(inbox), std::move(row)).first;
+    try {
+      return rows_.by_inbox(inbox);
+    } catch (const std::exception&) {
+      return {LookupStatus::unavailable, nullptr};
     }
-    if (!it->second) return {LookupStatus::not_found, nullptr};
-    return {LookupStatus::found, &*it->second};
   }
-  // A store error here propagates to the adapter's exception barrier (tempfail): an outage is
-  // never read as "no such grant".
-  const policy::Grant* grant(std::string_view id) const override {
-    auto it = grants_.find(id);
-    if (it == grants_.end()) {
-      std::optional<policy::Grant> row;
-      store_.read([&](registry::StoreTx& tx) { row = tx.find_grant(id); });
-      it = grants_.emplace(std::string(id), std::move(row)).first;
-    }
-    return it->second ? &*it->second : nullptr;
-  }
+  const policy::Grant* grant(std::string_view id) const override { return rows_.grant(id); }
 
  private:
   std::unique_lock<std::mutex> lock_;
-  registry::Store& store_;
-  mutable std::map<std::string, std::optional<policy::Identity>, std::less<>> rows_;
-  mutable std::map<std::string, std::optional<policy::Grant>, std::less<>> grants_;
+  registry::StoreLookup rows_;
 };
 
 }  // namespace

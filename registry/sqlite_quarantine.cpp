@@ -13,13 +13,6 @@ constexpr const char* kColumns =
     "mta_host, queue_id, at, identity, grant_id, task, mail_from, recipients, header_from, "
     "subject, message_id, reasons, event_id, context, status, acted_by, justification, acted_at";
 
-std::int64_t secs(policy::Time t) {
-  return t.time_since_epoch().count();
-}
-policy::Time from_secs(std::int64_t s) {
-  return policy::Time(std::chrono::seconds(s));
-}
-
 QuarantineRecord read(const Stmt& s) {
   QuarantineRecord r;
   r.mta_host = s.text(0);

@@ -27,13 +27,6 @@ constexpr const char* kIdentityColumns =
     "principals, targets, accept_from, grant_issuers, expires_at, revocation_trigger, "
     "credential_type, created_at, updated_at, round, renewal_expires_at, status_reason";
 
-std::int64_t secs(policy::Time t) {
-  return t.time_since_epoch().count();
-}
-policy::Time from_secs(std::int64_t s) {
-  return policy::Time(std::chrono::seconds(s));
-}
-
 Identity read_identity(const Stmt& s) {
   Identity i;
   i.id = s.text(0);
