@@ -3,12 +3,15 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -45,9 +48,42 @@ void require_valid(const std::string& id) {
 }
 
 // Sendmail names its queue files with a two-letter prefix and the queue id; quarantined
-// messages keep their envelope in hf<id> instead of qf<id>.
-std::filesystem::path sendmail_queue_dir(const common::MtaSettings& s) {
-  return std::filesystem::path(s.queue_dir);
+// messages keep their envelope and headers in hf<id> (instead of qf<id>) and the body in df<id>.
+std::filesystem::path sendmail_file(const common::MtaSettings& s, const char* prefix,
+                                    const std::string& id) {
+  return std::filesystem::path(s.queue_dir) / (prefix + id);
+}
+
+std::optional<std::string> read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// The headers of a Sendmail control file: its H lines ("H?flags?Name: value", the ?flags?
+// part optional) with their continuation lines, in order.
+std::string sendmail_headers(const std::string& control) {
+  std::string headers;
+  bool in_header = false;
+  std::istringstream in(control);
+  for (std::string line; std::getline(in, line);) {
+    if (line.starts_with('H')) {
+      line.erase(0, 1);
+      if (line.starts_with('?')) {
+        auto close = line.find('?', 1);
+        line.erase(0, close == std::string::npos ? 0 : close + 1);
+      }
+      headers += line + "\n";
+      in_header = true;
+    } else if (in_header && (line.starts_with('\t') || line.starts_with(' '))) {
+      headers += line + "\n";
+    } else {
+      in_header = false;
+    }
+  }
+  return headers;
 }
 
 }  // namespace
@@ -109,7 +145,7 @@ CommandResult run_command(const std::vector<std::string>& argv, std::size_t max_
 
 bool Mta::held(const std::string& id) const {
   require_valid(id);
-  if (s_.kind == "sendmail") return std::filesystem::exists(sendmail_queue_dir(s_) / ("hf" + id));
+  if (s_.kind == "sendmail") return std::filesystem::exists(sendmail_file(s_, "hf", id));
   auto r = run_command({"postqueue", "-c", s_.config_dir, "-j"});
   if (r.status != 0) failed("postqueue -j", r);
   std::size_t start = 0;
@@ -126,10 +162,10 @@ bool Mta::held(const std::string& id) const {
 std::optional<std::string> Mta::content(const std::string& id) const {
   require_valid(id);
   if (s_.kind == "sendmail") {
-    auto df = sendmail_queue_dir(s_) / ("df" + id);
-    auto r = run_command({"cat", df.string()});
-    if (r.status != 0) return std::nullopt;
-    return r.out;
+    auto control = read_file(sendmail_file(s_, "hf", id));
+    auto body = read_file(sendmail_file(s_, "df", id));
+    if (!control || !body) return std::nullopt;
+    return sendmail_headers(*control) + "\n" + *body;
   }
   auto r = run_command({"postcat", "-c", s_.config_dir, "-h", "-b", "-q", id});
   if (r.status != 0) return std::nullopt;
@@ -139,8 +175,12 @@ std::optional<std::string> Mta::content(const std::string& id) const {
 void Mta::release(const std::string& id) const {
   require_valid(id);
   if (s_.kind == "sendmail") {
-    auto unq = run_command({s_.sendmail, "-C", s_.config_dir, "-Q", "-qI" + id});
-    if (unq.status != 0) failed("sendmail -Q (unquarantine)", unq);
+    // -qQ selects the quarantined queue, -Q with no reason lifts the quarantine (hf -> qf).
+    auto unq = run_command({s_.sendmail, "-C", s_.config_dir, "-qQ", "-qI" + id, "-Q"});
+    if (unq.status != 0) failed("sendmail -qQ -Q (unquarantine)", unq);
+    if (!std::filesystem::exists(sendmail_file(s_, "qf", id)))
+      throw std::runtime_error(fmt::format("sendmail did not unquarantine {}: {}", id,
+                                           unq.err.empty() ? unq.out : unq.err));
     auto run = run_command({s_.sendmail, "-C", s_.config_dir, "-qI" + id});
     if (run.status != 0) failed("sendmail -qI (delivery)", run);
     return;
@@ -154,11 +194,25 @@ void Mta::release(const std::string& id) const {
 void Mta::remove(const std::string& id) const {
   require_valid(id);
   if (s_.kind == "sendmail") {
+    // Under the control file's lock (Sendmail's own), so a queue run cannot be delivering it;
+    // the control file goes first so no runner ever sees an envelope without its body.
+    auto hf = sendmail_file(s_, "hf", id);
+    int fd = open(hf.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+      throw std::runtime_error(
+          fmt::format("cannot open {}: {}", hf.string(), std::strerror(errno)));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      close(fd);
+      throw std::runtime_error(
+          fmt::format("{} is locked by Sendmail (being processed); try again", hf.string()));
+    }
     std::error_code ec;
-    auto dir = sendmail_queue_dir(s_);
-    std::filesystem::remove(dir / ("hf" + id), ec);
-    if (ec) throw std::runtime_error(fmt::format("cannot remove hf{}: {}", id, ec.message()));
-    std::filesystem::remove(dir / ("df" + id), ec);
+    std::filesystem::remove(hf, ec);
+    close(fd);
+    if (ec)
+      throw std::runtime_error(fmt::format("cannot remove {}: {}", hf.string(), ec.message()));
+    std::filesystem::remove(sendmail_file(s_, "df", id), ec);
+    std::filesystem::remove(sendmail_file(s_, "xf", id), ec);
     return;
   }
   auto r = run_command({"postsuper", "-c", s_.config_dir, "-d", id, "hold"});

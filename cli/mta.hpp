@@ -1,6 +1,7 @@
 // What `agentgatectl quarantine` asks of the MTA that holds the mail. Postfix: the hold queue
 // (postqueue -j, postcat, postsuper -H / -d, postqueue -i). Sendmail: the quarantine queue
-// (mailq -qQ, sendmail -Q -qI to unquarantine, then -qI to deliver; hf/df files to delete).
+// (hf/df files read directly; sendmail -qQ -qI<id> -Q to unquarantine, then -qI<id> to deliver;
+// hf/df removed under the control file's lock to delete).
 // Commands run without a shell, with the configured config directory (postfix -c, sendmail -C).
 #pragma once
 

@@ -2,7 +2,8 @@
 # sendmail_test.sh BIN_DIR: end-to-end test of agentgated behind a REAL private
 # Sendmail on loopback (tests/e2e/lib/sendmail.sh: the Debian .debs extracted,
 # never installed), with smtp-sink as the next hop and a registry built
-# through the real approval flow.  BIN_DIR holds milter/agentgated and
+# through the real approval flow; the SOC's quarantine list/show/release/
+# delete acts on that Sendmail's queue (S7-S8).  BIN_DIR holds milter/agentgated and
 # cli/agentgatectl.  Run as root (the first run downloads the sendmail .debs
 # into /var/cache/agentgate-test/sendmail).  Prints one PASS/FAIL line per
 # check and, last, exactly "N passed, M failed"; exit status 1 on any
@@ -41,7 +42,7 @@ AG=agents.example.com
 
 # --- setup -------------------------------------------------------------------
 # Sendmail connects to the milter as root: no socket group needed.
-ag_write_config "$AG_CONF" "$SOCK" "$AG_EVENTS" enforce mta.harness.test sendmail "$H/sm/etc" ""
+ag_write_config "$AG_CONF" "$SOCK" "$AG_EVENTS" enforce mta.harness.test sendmail "$H/sm/etc/sendmail.cf" ""
 # Sendmail hands the milter the SASL login without a realm: sasl:sasl-bot.
 ag_must "registry built through the approval flow (agentgatectl)" ag_build_registry ""
 start_main() {
@@ -52,7 +53,9 @@ ag_must "start smtp-sink on 127.0.0.1:$SINK_PORT" sink_start "$H"
 start_sendmail() {
 	sm_setup "$H" "$SOCK" &&
 		sm_add_sasl_user "$H" sasl-bot sasl-secret &&
-		sm_start "$H"
+		sm_start "$H" &&
+		# [mta] is the config's last table: the CLI releases and deletes through this Sendmail
+		printf 'sendmail = "%s"\nqueue_dir = "%s"\n' "$(sm_bin)" "$H/sm/spool/mqueue" >>"$AG_CONF"
 }
 ag_must "start private sendmail on $SM_PORT" start_sendmail
 
@@ -140,13 +143,109 @@ check_quarantine() {
 		ag_fail "$name" "the quarantined message was delivered"
 		return 0
 	fi
+	SM_QID=$qid SM_TOK=$TOK
 	ag_pass "$name ($qid: $full)"
 }
+SM_QID=
 check_quarantine
 
 # --- events ------------------------------------------------------------------
 ag_verify_chain "S5 events verify: chain OK, covers every decision" "$AG_EVENTS" "$AG_LOG"
 ag_verify_tamper "S5 events verify: an edited line in the middle is detected (exit 1)" "$AG_EVENTS"
+
+# --- the SOC's quarantine workflow on Sendmail ------------------------------
+# agentgatectl acts on the private Sendmail as an analyst's would on a host with a
+# fully-qualified name (sm_cmd's namespace), with [mta] kind = "sendmail".
+soc() {
+	local host
+	host=$(_sm_env "$H" SM_HOSTNAME) || return 1
+	# shellcheck disable=SC2016 # $0/$@ belong to the inner sh
+	unshare --uts -- sh -c 'hostname "$0" && exec "$@"' "$host" \
+		"$BIN_DIR/cli/agentgatectl" -c "$AG_CONF" "$@"
+}
+check_soc_release() {
+	local name="S7 quarantine list/show/release on Sendmail: delivered to the sink, audited, an event"
+	local q=$H/sm/spool/mqueue out ev
+	[[ -n $SM_QID ]] || { ag_fail "$name" "no quarantined message from S4"; return 0; }
+	out=$(soc --json quarantine list --status held 2>&1)
+	if ! jq -e --arg q "$SM_QID" 'map(select(.queue_id == $q))[0] | .reasons == ["sender_not_trusted"]
+			and .identity == "intake-bot" and .host == $h' --arg h "$(hostname)" >/dev/null <<<"$out"; then
+		ag_fail "$name" "quarantine list lacks $SM_QID/sender_not_trusted: $out"
+		return 0
+	fi
+	out=$(soc quarantine show "$SM_QID" 2>&1)
+	if ! grep -q "^Subject: e2e-" <<<"$out" || ! grep -q "reasons    sender_not_trusted" <<<"$out"; then
+		ag_fail "$name" "quarantine show lacks the headers from hf$SM_QID or the reason: $out"
+		return 0
+	fi
+	if ! out=$(soc quarantine release "$SM_QID" --actor soc-lead --justification "sendmail release test" 2>&1); then
+		ag_fail "$name" "release failed: $out"
+		return 0
+	fi
+	if [[ -e $q/hf$SM_QID ]]; then
+		ag_fail "$name" "hf$SM_QID is still in the queue after release"
+		return 0
+	fi
+	if ! sink_find "$H" "Subject: $SM_TOK" >/dev/null; then
+		ag_fail "$name" "the released message never reached the sink"
+		return 0
+	fi
+	out=$(soc --json audit log 2>&1)
+	if ! jq -e --arg q "$SM_QID" 'any(.[]; .action == "quarantine.release" and .subject == $q
+			and .actor == "soc-lead" and .details.justification == "sendmail release test")' >/dev/null <<<"$out"; then
+		ag_fail "$name" "no quarantine.release audit record for $SM_QID"
+		return 0
+	fi
+	ev=$(jq -c --arg q "$SM_QID" 'select(.event.action == "release" and .email.local_id == $q)' "$AG_EVENTS")
+	if [[ -z $ev ]] || ! jq -e '.user.name == "soc-lead"' >/dev/null <<<"$ev"; then
+		ag_fail "$name" "no release event for $SM_QID in $AG_EVENTS"
+		return 0
+	fi
+	out=$(soc quarantine release "$SM_QID" --actor soc-lead --justification again 2>&1) && {
+		ag_fail "$name" "a second release succeeded: $out"
+		return 0
+	}
+	ag_pass "$name ($SM_QID)"
+}
+check_soc_delete() {
+	local name="S8 quarantine delete on Sendmail: hf/df removed, never delivered, audited, an event"
+	local q=$H/sm/spool/mqueue qid out
+	ag_send quarantine-delete -- --from stranger@random.example --to "intake-bot@$AG"
+	qid=$(swaks_qid "$TR") || { ag_fail "$name" "not accepted: $(swaks_last_reply "$TR")"; return 0; }
+	if [[ ! -e $q/hf$qid || ! -e $q/df$qid ]]; then
+		ag_fail "$name" "$qid is not quarantined (no hf/df in $q)"
+		return 0
+	fi
+	if ! out=$(soc quarantine delete "$qid" --actor soc-lead --justification "phishing" 2>&1); then
+		ag_fail "$name" "delete failed: $out"
+		return 0
+	fi
+	if [[ -e $q/hf$qid || -e $q/df$qid || -e $q/qf$qid ]]; then
+		ag_fail "$name" "queue files of $qid remain: $(ls "$q" | grep "$qid" | tr '\n' ' ')"
+		return 0
+	fi
+	if [[ $(soc --json quarantine list --status deleted | jq -r --arg q "$qid" 'map(select(.queue_id == $q)) | length') != 1 ]]; then
+		ag_fail "$name" "the index does not show $qid deleted"
+		return 0
+	fi
+	if SINK_WAIT=1 sink_find "$H" "Subject: $TOK" >/dev/null 2>&1; then
+		ag_fail "$name" "the deleted message was delivered"
+		return 0
+	fi
+	if ! soc --json audit log | jq -e --arg q "$qid" 'any(.[]; .action == "quarantine.delete" and .subject == $q)' >/dev/null ||
+		! jq -e -s --arg q "$qid" 'any(.[]; .event.action == "delete" and .email.local_id == $q)' "$AG_EVENTS" >/dev/null; then
+		ag_fail "$name" "no quarantine.delete audit record or delete event for $qid"
+		return 0
+	fi
+	out=$(soc quarantine release "$qid" --actor soc-lead --justification late 2>&1) && {
+		ag_fail "$name" "release after delete succeeded: $out"
+		return 0
+	}
+	ag_pass "$name ($qid)"
+}
+check_soc_release
+check_soc_delete
+ag_verify_chain "S9 events verify after release and delete: chain OK" "$AG_EVENTS"
 
 # --- agentgated killed: Sendmail tempfails (F=T) -----------------------------
 check_kill() {
