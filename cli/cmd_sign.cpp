@@ -13,12 +13,10 @@
 #include "cli/commands.hpp"
 #include "cli/context.hpp"
 #include "common/timefmt.hpp"
-#include "policy/address.hpp"
-#include "policy/canonical.hpp"
 #include "policy/digest.hpp"
-#include "policy/facts.hpp"
 #include "policy/jws.hpp"
 #include "policy/rfc5322.hpp"
+#include "policy/signer.hpp"
 
 namespace agentgate::cli {
 namespace {
@@ -40,18 +38,6 @@ std::string random_b64url(size_t bytes) {
   if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
     throw std::runtime_error("no randomness");
   return policy::base64url_encode(raw);
-}
-
-// The headers the proof signs: from, to (when present), subject, date, message-id, and cc,
-// in-reply-to and references when present.
-std::vector<std::string> signed_names(const policy::ParsedMessage& m) {
-  std::vector<std::string> names = {"from"};
-  for (const char* optional : {"to", "cc"})
-    if (policy::header_value(m, optional)) names.push_back(optional);
-  for (const char* required : {"subject", "date", "message-id"}) names.push_back(required);
-  for (const char* optional : {"in-reply-to", "references"})
-    if (policy::header_value(m, optional)) names.push_back(optional);
-  return names;
 }
 
 }  // namespace
@@ -94,10 +80,6 @@ void add_sign_commands(CLI::App& app, Context& ctx) {
       std::string error;
       auto msg = policy::parse_message(raw, &error);
       if (!msg) throw UsageError("the message is malformed: " + error);
-      for (const char* required : {"from", "subject", "date", "message-id"})
-        if (!policy::header_value(*msg, required))
-          throw UsageError(
-              fmt::format("the message has no {} header; the proof must sign it", required));
       if (a->identity.empty() || a->task.empty()) {
         std::optional<policy::Grant> g;
         ctx.store().read([&](registry::StoreTx& tx) { g = tx.find_grant(a->grant); });
@@ -105,36 +87,23 @@ void add_sign_commands(CLI::App& app, Context& ctx) {
         if (a->identity.empty()) a->identity = g->identity_id;
         if (a->task.empty()) a->task = g->task_id;
       }
-      auto from = policy::extract_mailboxes(*policy::header_value(*msg, "from"));
-      auto mail_from = a->mail_from.empty() ? (from.empty() ? "" : from.front())
-                                            : policy::normalize_address(a->mail_from);
-      std::vector<std::string> rcpts;
-      for (const auto& r : a->rcpts) rcpts.push_back(policy::normalize_address(r));
-      if (rcpts.empty()) rcpts = policy::header_recipients(*msg, {});
-      if (rcpts.empty()) throw UsageError("no recipients: give --rcpt or To/Cc/Bcc headers");
-      auto names = signed_names(*msg);
-      auto now = common::now_seconds().time_since_epoch().count();
-      nlohmann::json claims = {
-          {"iss", a->identity},
-          {"aud", a->audience.empty() ? ctx.config().policy.audience : a->audience},
-          {"iat", now},
-          {"exp", now + lifetime->count()},
-          {"jti", random_b64url(16)},
-          {"task", a->task},
-          {"act", a->action},
-          {"mf", mail_from},
-          {"rth", policy::recipients_hash(rcpts)},
-          {"h", names},
-          {"hh", policy::headers_hash(msg->headers, names)},
-          {"bh", policy::base64url_digest(policy::relaxed_body_hash(msg->body))},
-      };
-      auto irt = a->in_reply_to.empty() ? policy::header_value(*msg, "in-reply-to")
-                                        : std::optional<std::string>(a->in_reply_to);
-      if (a->action == "reply") {
-        if (!irt) throw UsageError("a reply needs --in-reply-to or an In-Reply-To header");
-        claims["irt"] = *irt;
+      policy::SignRequest request{a->grant,
+                                  a->identity,
+                                  a->task,
+                                  a->audience.empty() ? ctx.config().policy.audience : a->audience,
+                                  a->action,
+                                  a->mail_from,
+                                  a->rcpts,
+                                  a->in_reply_to,
+                                  common::now_seconds().time_since_epoch().count(),
+                                  lifetime->count(),
+                                  random_b64url(16)};
+      std::string token;
+      try {
+        token = policy::sign_proof(*msg, request, *key);
+      } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
       }
-      auto token = policy::make_compact_jws({"EdDSA", "agent-proof+jwt", a->grant}, claims, *key);
       std::string signed_message = "Agent-Proof: " + token + msg->eol + raw;
       if (a->out.empty() || a->out == "-") {
         std::cout << signed_message;

@@ -43,19 +43,52 @@ std::string macro(SMFICTX* ctx, const char* name) {
   return v ? v : "";
 }
 
+void tempfail_reply(SMFICTX* ctx) {
+  smfi_setreply(ctx, const_cast<char*>("451"), const_cast<char*>("4.7.1"),
+                const_cast<char*>("agentgate: internal_error: could not decide, try again later"));
+}
+
+// The one exception barrier at the C boundary. A step negotiated without a reply (SMFIP_NR_*)
+// cannot tempfail where it fails: the failure is kept in the session and the next step that
+// answers (RCPT or end of message) tempfails instead, so nothing passes undecided.
 template <typename F>
-sfsistat guarded(SMFICTX* ctx, const char* stage, F&& body) noexcept {
+sfsistat guarded(SMFICTX* ctx, const char* stage, unsigned long no_reply_flag, F&& body) noexcept {
+  std::string what;
   try {
     return body();
   } catch (const std::exception& e) {
-    log_error(fmt::format("internal error at {}: {}; tempfailing", stage, e.what()));
+    what = e.what();
   } catch (...) {
-    log_error(fmt::format("internal error at {}; tempfailing", stage));
+    what = "unknown exception";
   }
+  log_error(fmt::format("internal error at {}: {}; tempfailing", stage, what));
   if (g_runtime) g_runtime->metrics.internal_error();
-  smfi_setreply(ctx, const_cast<char*>("451"), const_cast<char*>("4.7.1"),
-                const_cast<char*>("agentgate: internal_error: could not decide, try again later"));
+  auto* s = session_of(ctx);
+  if (s && (s->no_reply & no_reply_flag)) {
+    s->deferred_error = stage;
+    return SMFIS_NOREPLY;
+  }
+  tempfail_reply(ctx);
   return SMFIS_TEMPFAIL;
+}
+
+template <typename F>
+sfsistat guarded(SMFICTX* ctx, const char* stage, F&& body) noexcept {
+  return guarded(ctx, stage, 0, std::forward<F>(body));
+}
+
+// What a step whose answer is always "continue" returns: nothing at all when the MTA agreed
+// not to wait for it.
+sfsistat carry_on(const Session& s, unsigned long no_reply_flag) {
+  return (s.no_reply & no_reply_flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+// A failure in an earlier step that had no reply of its own.
+bool failed_earlier(SMFICTX* ctx, const Session& s, const char* stage) {
+  if (s.deferred_error.empty()) return false;
+  log_error(fmt::format("{}: tempfailing after the internal error at {}", stage, s.deferred_error));
+  tempfail_reply(ctx);
+  return true;
 }
 
 std::string address_of(const sockaddr* sa) {
@@ -92,18 +125,27 @@ sfsistat refuse(SMFICTX* ctx, policy::Action action, const std::string& text) {
   return reject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 }
 
+// Protocol work is most of a milter's cost (docs/benchmarks.md). Steps agentgate never looks at
+// are not sent at all (SMFIP_NO*); steps whose answer is always "continue" are sent without
+// waiting for an answer (SMFIP_NR_*), so the MTA streams connect, MAIL, headers and body in
+// one write. RCPT (per-recipient refusals) and end of message are the only round trips.
+constexpr unsigned long kNotSent = SMFIP_NOHELO | SMFIP_NOEOH | SMFIP_NOUNKNOWN | SMFIP_NODATA;
+constexpr unsigned long kNoReply = SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_HDR | SMFIP_NR_BODY;
+
 sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long,
                       unsigned long, unsigned long* pf0, unsigned long* pf1, unsigned long* pf2,
                       unsigned long* pf3) {
   return guarded(ctx, "negotiate", [&] {
-    ensure_session(ctx);
+    auto& s = ensure_session(ctx);
     *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST);
-    // Steps agentgate never looks at: the MTA skips them entirely.
-    // The body is read only for mail from a governed sender (the proof's bh); others SKIP it.
-    *pf1 = f1 & (SMFIP_NOHELO | SMFIP_NOEOH | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_SKIP);
+    // Without SMFIP_NR_BODY (an older MTA), the body of mail from an ungoverned sender is
+    // skipped after its first chunk instead.
+    *pf1 = f1 & (kNotSent | kNoReply | SMFIP_SKIP);
+    s.no_reply = *pf1 & kNoReply;
     *pf2 = 0;
     *pf3 = 0;
     if (f0 & SMFIF_SETSYMLIST) {
+      // Only these macros, only at these stages: Postfix then sends no others.
       smfi_setsymlist(ctx, SMFIM_ENVFROM,
                       const_cast<char*>("{auth_authen} {auth_type} {cert_subject} i"));
       smfi_setsymlist(ctx, SMFIM_EOM, const_cast<char*>("i {auth_authen}"));
@@ -113,16 +155,16 @@ sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned
 }
 
 sfsistat on_connect(SMFICTX* ctx, char*, _SOCK_ADDR* addr) {
-  return guarded(ctx, "connect", [&] {
+  return guarded(ctx, "connect", SMFIP_NR_CONN, [&] {
     auto& s = ensure_session(ctx);
     s.client_addr = address_of(addr);
     s.reset_message();
-    return SMFIS_CONTINUE;
+    return carry_on(s, SMFIP_NR_CONN);
   });
 }
 
 sfsistat on_envfrom(SMFICTX* ctx, char** argv) {
-  return guarded(ctx, "mail", [&] {
+  return guarded(ctx, "mail", SMFIP_NR_MAIL, [&] {
     auto& s = ensure_session(ctx);
     s.reset_message();  // a new transaction: nothing of an earlier one survives
     s.in_message = true;
@@ -137,13 +179,14 @@ sfsistat on_envfrom(SMFICTX* ctx, char** argv) {
                     policy.listed_inbox(s.facts.mail_from) ||
                     (s.snapshot && s.snapshot->by_inbox(s.facts.mail_from));
     if (governed) s.body.emplace();
-    return SMFIS_CONTINUE;
+    return carry_on(s, SMFIP_NR_MAIL);
   });
 }
 
 sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
   return guarded(ctx, "rcpt", [&] {
     auto& s = ensure_session(ctx);
+    if (failed_earlier(ctx, s, "rcpt")) return SMFIS_TEMPFAIL;
     const auto* cfg = &config_of(s);
     auto rcpt = policy::normalize_address(argv[0] ? argv[0] : "", cfg->policy.address_rules);
     s.facts.now = common::now_seconds();
@@ -179,14 +222,14 @@ sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
 }
 
 sfsistat on_header(SMFICTX* ctx, char* name, char* value) {
-  return guarded(ctx, "header", [&] {
+  return guarded(ctx, "header", SMFIP_NR_HDR, [&] {
     auto& s = ensure_session(ctx);
     auto kind =
         policy::add_header(s.facts, name, value ? value : "", config_of(s).policy.address_rules,
                            s.body.has_value(), s.header_bytes);
     if (kind == policy::HeaderKind::agentgate_result) ++s.agentgate_result_headers;
     if (kind == policy::HeaderKind::agent_proof) ++s.agent_proof_headers;
-    return SMFIS_CONTINUE;
+    return carry_on(s, SMFIP_NR_HDR);
   });
 }
 
@@ -332,17 +375,21 @@ sfsistat decide_eom(SMFICTX* ctx, Session& s) {
 }
 
 sfsistat on_body(SMFICTX* ctx, unsigned char* chunk, size_t len) {
-  return guarded(ctx, "body", [&] {
+  return guarded(ctx, "body", SMFIP_NR_BODY, [&] {
     auto& s = ensure_session(ctx);
-    if (!s.body) return SMFIS_SKIP;
-    s.body->update({reinterpret_cast<const char*>(chunk), len});
-    return SMFIS_CONTINUE;
+    if (s.body) s.body->update({reinterpret_cast<const char*>(chunk), len});
+    if (s.no_reply & SMFIP_NR_BODY) return SMFIS_NOREPLY;
+    return s.body ? SMFIS_CONTINUE : SMFIS_SKIP;
   });
 }
 
 sfsistat on_eom(SMFICTX* ctx) {
   return guarded(ctx, "eom", [&] {
     auto& s = ensure_session(ctx);
+    if (failed_earlier(ctx, s, "eom")) {
+      s.reset_message();
+      return SMFIS_TEMPFAIL;
+    }
     auto result = decide_eom(ctx, s);
     s.reset_message();
     return result;

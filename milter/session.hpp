@@ -27,8 +27,13 @@ struct Session {
   // under an open transaction. Identity and grant status are re-read at end of message anyway.
   std::shared_ptr<const common::Config> config;
   std::shared_ptr<const registry::Snapshot> snapshot;
+  unsigned long no_reply = 0;  // SMFIP_NR_* steps the MTA agreed not to wait for
+  // The stage of an internal error in a step without a reply; the next RCPT or end of message
+  // tempfails. A connect failure lasts for the connection, any other for the message.
+  std::string deferred_error;
 
   void reset_message() {
+    if (deferred_error != "connect") deferred_error.clear();
     facts = policy::MessageFacts{};
     facts.client_addr = client_addr;
     facts.helo = helo;

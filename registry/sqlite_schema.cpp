@@ -125,6 +125,11 @@ CREATE TABLE quarantine (
 CREATE INDEX quarantine_at ON quarantine(at);
 CREATE INDEX quarantine_identity ON quarantine(identity);
 )sql",
+    // 4: every identity write replaces its principals; without this index that was a scan of
+    // the whole table (minutes per thousand writes at 10^6 identities)
+    R"sql(
+CREATE INDEX principals_identity ON principals(identity_id);
+)sql",
 };
 
 }  // namespace

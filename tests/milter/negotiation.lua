@@ -1,6 +1,6 @@
 -- What agentgated asks of the MTA at option negotiation, and the connection facts it records.
 -- It must see CONNECT, MAIL, RCPT and the headers, may skip HELO, DATA, end-of-header, body and
--- unknown commands, and needs exactly the actions it uses: add/change headers and quarantine
+-- unknown commands, answers only RCPT and end of message, and needs exactly the actions it uses: add/change headers and quarantine
 -- (plus setsymlist, to get {auth_authen} and i at end of message from Postfix).
 dofile(LIB)
 local SCRIPT = "negotiation.lua"
@@ -18,6 +18,13 @@ T.case("negotiated actions and protocol steps", function()
   end
   T.ok(not mt.test_option(conn, SMFIP_NOBODY), "reads the body (the proof's bh)")
   T.ok(mt.test_option(conn, SMFIP_SKIP), "may SKIP the body of mail from ungoverned senders")
+  -- Steps whose answer is always "continue" are streamed without a reply: RCPT and end of
+  -- message are the only round trips (docs/benchmarks.md).
+  for name, flag in pairs({ SMFIP_NR_CONN = SMFIP_NR_CONN, SMFIP_NR_MAIL = SMFIP_NR_MAIL,
+                            SMFIP_NR_HDR = SMFIP_NR_HDR, SMFIP_NR_BODY = SMFIP_NR_BODY }) do
+    T.ok(mt.test_option(conn, flag), "no reply to a step that always continues: " .. name)
+  end
+  T.ok(not mt.test_option(conn, SMFIP_NR_RCPT), "answers RCPT (per-recipient refusals)")
   for name, flag in pairs({ SMFIP_NOHELO = SMFIP_NOHELO,
                             SMFIP_NOEOH = SMFIP_NOEOH, SMFIP_NOUNKNOWN = SMFIP_NOUNKNOWN,
                             SMFIP_NODATA = SMFIP_NODATA }) do
