@@ -2,6 +2,7 @@
 #include "milter/decision_event.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <random>
 
@@ -27,12 +28,26 @@ std::string_view outcome(policy::Action a) {
 
 }  // namespace
 
+namespace {
+
+// splitmix64 over one process-wide counter, seeded once: libmilter runs every connection on a
+// new thread, so a per-thread generator would read the kernel's entropy for every message.
+std::uint64_t next_random() {
+  static std::atomic<std::uint64_t> state{(std::uint64_t{std::random_device{}()} << 32) ^
+                                          std::random_device{}()};
+  auto z = state.fetch_add(0x9e3779b97f4a7c15ULL, std::memory_order_relaxed);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
 std::string make_event_id() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                 std::chrono::system_clock::now().time_since_epoch())
                 .count();
-  return fmt::format("{:012x}{:08x}", ms & 0xffffffffffffLL, rng() & 0xffffffffu);
+  return fmt::format("{:012x}{:08x}", ms & 0xffffffffffffLL, next_random() & 0xffffffffu);
 }
 
 std::string_view direction_name(unsigned d) {

@@ -4,15 +4,42 @@
 #include <fmt/format.h>
 
 namespace agentgate::registry::sqlite {
+namespace {
 
-Stmt::Stmt(sqlite3* db, std::string_view sql) : db_(db) {
-  if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr) !=
+constexpr std::size_t kMaxCached = 256;  // distinct SQL texts kept prepared per connection
+
+}  // namespace
+
+Stmt::Stmt(Db& db, std::string_view sql) : db_(db) {
+  auto it = db.cache_.find(std::string(sql));
+  if (it == db.cache_.end() && db.cache_.size() < kMaxCached)
+    it = db.cache_.emplace(std::string(sql), CachedStmt{}).first;
+  auto* slot = it == db.cache_.end() ? nullptr : &it->second;  // nodes never move
+  if (slot && slot->stmt && !slot->in_use) {
+    stmt_ = slot->stmt;
+    slot->in_use = true;
+    slot_ = slot;
+    return;
+  }
+  if (sqlite3_prepare_v2(db.handle(), sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr) !=
       SQLITE_OK)
-    throw StoreError(fmt::format("store: cannot prepare statement: {}", sqlite3_errmsg(db)));
+    throw StoreError(
+        fmt::format("store: cannot prepare statement: {}", sqlite3_errmsg(db.handle())));
+  if (slot && !slot->stmt) {
+    slot->stmt = stmt_;
+    slot->in_use = true;
+    slot_ = slot;
+  }
 }
 
 Stmt::~Stmt() {
-  sqlite3_finalize(stmt_);
+  if (!slot_) {
+    sqlite3_finalize(stmt_);
+    return;
+  }
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  slot_->in_use = false;
 }
 
 Stmt& Stmt::bind(int index, std::string_view text) {
@@ -38,7 +65,7 @@ bool Stmt::step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  throw StoreError(fmt::format("store: {}", sqlite3_errmsg(db_)));
+  throw StoreError(fmt::format("store: {}", sqlite3_errmsg(db_.handle())));
 }
 
 std::string Stmt::text(int col) const {
@@ -75,10 +102,16 @@ Db::Db(const std::string& path, bool create) : path_(path) {
 }
 
 Db::~Db() {
+  for (auto& [sql, slot] : cache_) sqlite3_finalize(slot.stmt);
   sqlite3_close(db_);
 }
 
 void Db::exec(std::string_view sql) {
+  auto trimmed = sql.substr(0, sql.find_last_not_of(" \n\t;") + 1);
+  if (trimmed.find(';') == std::string_view::npos) {  // one statement: prepared once
+    Stmt(*this, trimmed).run();
+    return;
+  }
   char* err = nullptr;
   std::string s(sql);
   if (sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {

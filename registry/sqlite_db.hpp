@@ -8,14 +8,25 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "registry/store.hpp"
 
 namespace agentgate::registry::sqlite {
 
+class Db;
+
+struct CachedStmt {
+  sqlite3_stmt* stmt = nullptr;
+  bool in_use = false;
+};
+
+// A statement from the connection's cache: prepared once per connection and SQL text, reset and
+// unbound when the Stmt goes away (a second Stmt of the same text while the first is alive gets
+// a private one). Preparing costs more than running most of the store's statements.
 class Stmt {
  public:
-  Stmt(sqlite3* db, std::string_view sql);
+  Stmt(Db& db, std::string_view sql);
   ~Stmt();
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
@@ -35,8 +46,9 @@ class Stmt {
   bool is_null(int col) const;
 
  private:
-  sqlite3* db_;
+  Db& db_;
   sqlite3_stmt* stmt_ = nullptr;
+  CachedStmt* slot_ = nullptr;  // null: a private statement, finalized here
 };
 
 class Db {
@@ -47,13 +59,16 @@ class Db {
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
 
+  // Runs SQL (one or more statements, no results); single statements go through the cache.
   void exec(std::string_view sql);
   sqlite3* handle() const { return db_; }
   [[noreturn]] void fail(std::string_view what) const;
 
  private:
+  friend class Stmt;
   sqlite3* db_ = nullptr;
   std::string path_;
+  std::unordered_map<std::string, CachedStmt> cache_;
 };
 
 }  // namespace agentgate::registry::sqlite

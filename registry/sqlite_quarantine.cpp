@@ -39,7 +39,7 @@ QuarantineRecord read(const Stmt& s) {
 }  // namespace
 
 void insert_quarantine(Db& db, const QuarantineRecord& r) {
-  Stmt s(db.handle(),
+  Stmt s(db,
          fmt::format("INSERT OR REPLACE INTO quarantine ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
                      "?8, ?9, ?10, ?11, ?12, ?13, ?14, 'held', '', '', 0)",
                      kColumns));
@@ -52,11 +52,11 @@ void insert_quarantine(Db& db, const QuarantineRecord& r) {
 
 std::vector<QuarantineRecord> select_quarantine(Db& db, const QuarantineFilter& f) {
   // Coarse filters in SQL (indexed), list-valued ones (reason, recipient) on the rows.
-  Stmt s(db.handle(), fmt::format("SELECT {} FROM quarantine WHERE at >= ?1 AND at <= ?2 AND "
-                                  "(?3 = '' OR identity = ?3) AND (?4 = '' OR status = ?4) AND "
-                                  "(?5 = '' OR mta_host = ?5) AND (?6 = '' OR queue_id = ?6) "
-                                  "ORDER BY at DESC, queue_id",
-                                  kColumns));
+  Stmt s(db, fmt::format("SELECT {} FROM quarantine WHERE at >= ?1 AND at <= ?2 AND "
+                         "(?3 = '' OR identity = ?3) AND (?4 = '' OR status = ?4) AND "
+                         "(?5 = '' OR mta_host = ?5) AND (?6 = '' OR queue_id = ?6) "
+                         "ORDER BY at DESC, queue_id",
+                         kColumns));
   s.bind(1, f.since ? secs(*f.since) : std::int64_t{0});
   s.bind(2, f.until ? secs(*f.until) : INT64_MAX);
   s.bind(3, f.identity).bind(4, f.status).bind(5, f.host).bind(6, f.queue_id);
@@ -74,7 +74,7 @@ std::vector<QuarantineRecord> select_quarantine(Db& db, const QuarantineFilter& 
 bool update_quarantine_status(Db& db, std::string_view host, std::string_view queue_id,
                               std::string_view status, std::string_view actor,
                               std::string_view justification, policy::Time at) {
-  Stmt s(db.handle(),
+  Stmt s(db,
          "UPDATE quarantine SET status = ?3, acted_by = ?4, justification = ?5, acted_at = ?6 "
          "WHERE mta_host = ?1 AND queue_id = ?2");
   s.bind(1, host).bind(2, queue_id).bind(3, status).bind(4, actor).bind(5, justification);

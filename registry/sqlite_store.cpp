@@ -96,7 +96,7 @@ class SqliteTx final : public StoreTx {
   explicit SqliteTx(sqlite::Db& db) : db_(db) {}
 
   std::optional<Identity> find_identity(std::string_view id) override {
-    Stmt s(db_.handle(), fmt::format("SELECT {} FROM identities WHERE id = ?1", kIdentityColumns));
+    Stmt s(db_, fmt::format("SELECT {} FROM identities WHERE id = ?1", kIdentityColumns));
     s.bind(1, id);
     if (!s.step()) return std::nullopt;
     auto identity = read_identity(s);
@@ -105,25 +105,25 @@ class SqliteTx final : public StoreTx {
   }
 
   std::optional<Identity> find_live_by_inbox(std::string_view inbox) override {
-    Stmt s(db_.handle(), fmt::format("SELECT {} FROM identities WHERE inbox = ?1 AND status NOT "
-                                     "IN ('revoked', 'rejected')",
-                                     kIdentityColumns));
+    Stmt s(db_, fmt::format("SELECT {} FROM identities WHERE inbox = ?1 AND status NOT "
+                            "IN ('revoked', 'rejected')",
+                            kIdentityColumns));
     s.bind(1, inbox);
     if (!s.step()) return std::nullopt;
     return read_identity(s);
   }
 
   std::optional<Identity> find_by_inbox(std::string_view inbox) override {
-    Stmt s(db_.handle(), fmt::format("SELECT {} FROM identities WHERE inbox = ?1 ORDER BY status "
-                                     "IN ('revoked', 'rejected'), updated_at DESC LIMIT 1",
-                                     kIdentityColumns));
+    Stmt s(db_, fmt::format("SELECT {} FROM identities WHERE inbox = ?1 ORDER BY status "
+                            "IN ('revoked', 'rejected'), updated_at DESC LIMIT 1",
+                            kIdentityColumns));
     s.bind(1, inbox);
     if (!s.step()) return std::nullopt;
     return read_identity(s);
   }
 
   bool is_agent_name(std::string_view name) override {
-    Stmt s(db_.handle(),
+    Stmt s(db_,
            "SELECT 1 FROM identities WHERE id = ?1 OR lower(inbox) = lower(?1) UNION ALL "
            "SELECT 1 FROM principals WHERE principal IN (?1, 'sasl:' || ?1, 'cert:' || ?1) "
            "LIMIT 1");
@@ -132,7 +132,7 @@ class SqliteTx final : public StoreTx {
   }
 
   std::optional<std::string> live_identity_for_principal(std::string_view principal) override {
-    Stmt s(db_.handle(),
+    Stmt s(db_,
            "SELECT i.id FROM principals p JOIN identities i ON i.id = p.identity_id "
            "WHERE p.principal = ?1 AND i.status NOT IN ('revoked', 'rejected') LIMIT 1");
     s.bind(1, principal);
@@ -141,7 +141,7 @@ class SqliteTx final : public StoreTx {
   }
 
   void put_identity(const Identity& i) override {
-    Stmt s(db_.handle(),
+    Stmt s(db_,
            fmt::format("INSERT OR REPLACE INTO identities ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
                        "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
                        kIdentityColumns));
@@ -156,18 +156,17 @@ class SqliteTx final : public StoreTx {
                                         : std::nullopt);
     s.bind(21, i.status_reason);
     s.run();
-    Stmt del(db_.handle(), "DELETE FROM principals WHERE identity_id = ?1");
+    Stmt del(db_, "DELETE FROM principals WHERE identity_id = ?1");
     del.bind(1, i.id).run();
     for (const auto& p : i.principals) {
-      Stmt ins(db_.handle(),
-               "INSERT OR IGNORE INTO principals(principal, identity_id) VALUES (?1, ?2)");
+      Stmt ins(db_, "INSERT OR IGNORE INTO principals(principal, identity_id) VALUES (?1, ?2)");
       ins.bind(1, p).bind(2, i.id).run();
     }
     // The round's approvals are exactly i.approvals: a rejected renewal clears them.
-    Stmt del_approvals(db_.handle(), "DELETE FROM approvals WHERE identity_id = ?1 AND round = ?2");
+    Stmt del_approvals(db_, "DELETE FROM approvals WHERE identity_id = ?1 AND round = ?2");
     del_approvals.bind(1, i.id).bind(2, std::int64_t{i.round}).run();
     for (const auto& a : i.approvals) {
-      Stmt ins(db_.handle(),
+      Stmt ins(db_,
                "INSERT OR IGNORE INTO approvals(identity_id, round, role, actor, at, comment) "
                "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
       ins.bind(1, i.id).bind(2, std::int64_t{i.round}).bind(3, policy::to_string(a.role));
@@ -176,14 +175,14 @@ class SqliteTx final : public StoreTx {
   }
 
   std::optional<policy::Grant> find_grant(std::string_view id) override {
-    Stmt s(db_.handle(), fmt::format("SELECT {} FROM grants WHERE id = ?1", kGrantColumns));
+    Stmt s(db_, fmt::format("SELECT {} FROM grants WHERE id = ?1", kGrantColumns));
     s.bind(1, id);
     if (!s.step()) return std::nullopt;
     return read_grant(s);
   }
 
   void insert_grant(const policy::Grant& g) override {
-    Stmt s(db_.handle(),
+    Stmt s(db_,
            "INSERT INTO grants (id, identity_id, task_id, purpose, actions, targets, public_key, "
            "issued_by, issued_at, expires_at, max_messages, max_recipients) VALUES "
            "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
@@ -195,7 +194,7 @@ class SqliteTx final : public StoreTx {
   }
 
   void mark_grant_revoked(const policy::Grant& g) override {
-    Stmt s(db_.handle(),
+    Stmt s(db_,
            "UPDATE grants SET revoked = 1, revoked_at = ?2, revoked_by = ?3, revoke_reason = ?4 "
            "WHERE id = ?1");
     s.bind(1, g.id).bind(2, secs(g.revoked_at)).bind(3, g.revoked_by).bind(4, g.revoke_reason);
@@ -203,7 +202,7 @@ class SqliteTx final : public StoreTx {
   }
 
   std::optional<AuditRecord> last_audit() override {
-    Stmt s(db_.handle(),
+    Stmt s(db_,
            "SELECT seq, at, actor, os_user, action, subject, details, prev_hash, hash FROM audit "
            "ORDER BY seq DESC LIMIT 1");
     if (!s.step()) return std::nullopt;
@@ -217,7 +216,7 @@ class SqliteTx final : public StoreTx {
   }
 
   void insert_audit(const AuditRecord& r) override {
-    Stmt s(db_.handle(),
+    Stmt s(db_,
            "INSERT INTO audit(seq, at, actor, os_user, action, subject, details, prev_hash, hash) "
            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
     s.bind(1, r.seq).bind(2, r.at).bind(3, r.actor).bind(4, r.os_user).bind(5, r.action);
@@ -226,7 +225,7 @@ class SqliteTx final : public StoreTx {
 
  private:
   void load_approvals(Identity& i) {
-    Stmt s(db_.handle(),
+    Stmt s(db_,
            "SELECT role, actor, at, comment FROM approvals WHERE identity_id = ?1 AND round = ?2 "
            "ORDER BY at, role");
     s.bind(1, i.id).bind(2, std::int64_t{i.round});
@@ -259,7 +258,7 @@ class SqliteStore final : public Store {
         db_.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
       for (int v = version; v < total; ++v) db_.exec(sqlite_migrations()[static_cast<size_t>(v)]);
       db_.exec("DELETE FROM schema_version");
-      Stmt s(db_.handle(), "INSERT INTO schema_version(version) VALUES (?1)");
+      Stmt s(db_, "INSERT INTO schema_version(version) VALUES (?1)");
       s.bind(1, std::int64_t{total}).run();
       db_.exec("COMMIT");
     } catch (...) {
@@ -270,17 +269,17 @@ class SqliteStore final : public Store {
   }
 
   int schema_version() override {
-    Stmt exists(db_.handle(),
+    Stmt exists(db_,
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
     if (!exists.step()) return 0;
-    Stmt s(db_.handle(), "SELECT version FROM schema_version");
+    Stmt s(db_, "SELECT version FROM schema_version");
     return s.step() ? static_cast<int>(s.integer(0)) : 0;
   }
 
   std::uint64_t generation() override {
     require_same_file();
     require_schema();
-    Stmt s(db_.handle(), "SELECT value FROM meta WHERE key = 'generation'");
+    Stmt s(db_, "SELECT value FROM meta WHERE key = 'generation'");
     if (!s.step()) throw StoreError("store has no generation counter");
     return std::stoull(s.text(0));
   }
@@ -319,13 +318,12 @@ class SqliteStore final : public Store {
     RegistryData data;
     db_.exec("BEGIN");
     try {
-      Stmt g(db_.handle(), "SELECT value FROM meta WHERE key = 'generation'");
+      Stmt g(db_, "SELECT value FROM meta WHERE key = 'generation'");
       if (!g.step()) throw StoreError("store has no generation counter");
       data.generation = std::stoull(g.text(0));
-      Stmt s(db_.handle(), fmt::format("SELECT {} FROM identities", kIdentityColumns));
+      Stmt s(db_, fmt::format("SELECT {} FROM identities", kIdentityColumns));
       while (s.step()) data.identities.push_back(read_identity(s));
-      Stmt gs(db_.handle(),
-              fmt::format("SELECT {} FROM grants WHERE expires_at > ?1", kGrantColumns));
+      Stmt gs(db_, fmt::format("SELECT {} FROM grants WHERE expires_at > ?1", kGrantColumns));
       gs.bind(1, secs(common::now_seconds()) - 86400);
       while (gs.step()) data.grants.push_back(read_grant(gs));
       db_.exec("COMMIT");
@@ -342,7 +340,7 @@ class SqliteStore final : public Store {
     if (f.stored_status) sql += " AND status = ?1";
     if (f.expires_before) sql += " AND expires_at < ?2";
     sql += " ORDER BY id";
-    Stmt s(db_.handle(), sql);
+    Stmt s(db_, sql);
     if (f.stored_status) s.bind(1, policy::to_string(*f.stored_status));
     if (f.expires_before) s.bind(2, secs(*f.expires_before));
     std::vector<Identity> out;
@@ -352,9 +350,9 @@ class SqliteStore final : public Store {
 
   std::vector<policy::Grant> list_grants(std::string_view identity_id) override {
     require_schema();
-    Stmt s(db_.handle(), fmt::format("SELECT {} FROM grants WHERE ?1 = '' OR identity_id = ?1 "
-                                     "ORDER BY issued_at, id",
-                                     kGrantColumns));
+    Stmt s(db_, fmt::format("SELECT {} FROM grants WHERE ?1 = '' OR identity_id = ?1 "
+                            "ORDER BY issued_at, id",
+                            kGrantColumns));
     s.bind(1, identity_id);
     std::vector<policy::Grant> out;
     while (s.step()) out.push_back(read_grant(s));
@@ -379,7 +377,7 @@ class SqliteStore final : public Store {
                        const std::vector<std::string>& participants,
                        policy::Time expires_at) override {
     require_schema();
-    Stmt s(db_.handle(),
+    Stmt s(db_,
            "INSERT INTO ledger (inbox, message_id, participants, expires_at) VALUES "
            "(?1, ?2, ?3, ?4) ON CONFLICT (inbox, message_id) DO UPDATE SET "
            "participants = excluded.participants, expires_at = excluded.expires_at");
@@ -399,7 +397,7 @@ class SqliteStore final : public Store {
 
   std::optional<std::string> spent_digest(std::string_view jti) override {
     require_schema();
-    Stmt s(db_.handle(), "SELECT digest FROM proof_replay WHERE jti = ?1");
+    Stmt s(db_, "SELECT digest FROM proof_replay WHERE jti = ?1");
     s.bind(1, jti);
     if (!s.step()) return std::nullopt;
     return s.text(0);
@@ -408,7 +406,7 @@ class SqliteStore final : public Store {
   std::optional<std::vector<std::string>> find_received(std::string_view inbox,
                                                         std::string_view message_id) override {
     require_schema();
-    Stmt s(db_.handle(),
+    Stmt s(db_,
            "SELECT participants FROM ledger WHERE inbox = ?1 AND message_id = ?2 AND "
            "expires_at > ?3");
     s.bind(1, inbox).bind(2, message_id).bind(3, secs(common::now_seconds()));
@@ -418,7 +416,7 @@ class SqliteStore final : public Store {
 
   std::vector<AuditRecord> audit_records(std::int64_t from_seq) override {
     require_schema();
-    Stmt s(db_.handle(),
+    Stmt s(db_,
            "SELECT seq, at, actor, os_user, action, subject, details, prev_hash, hash FROM audit "
            "WHERE seq >= ?1 ORDER BY seq");
     s.bind(1, from_seq);
@@ -430,24 +428,24 @@ class SqliteStore final : public Store {
  private:
   ProofSpend spend_in_tx(std::string_view jti, std::string_view grant_id, std::string_view digest,
                          policy::Time expires_at, std::int64_t recipients) {
-    Stmt purge(db_.handle(), "DELETE FROM proof_replay WHERE expires_at < ?1");
+    Stmt purge(db_, "DELETE FROM proof_replay WHERE expires_at < ?1");
     purge.bind(1, secs(common::now_seconds()) - 3600).run();
-    Stmt seen(db_.handle(), "SELECT digest FROM proof_replay WHERE jti = ?1");
+    Stmt seen(db_, "SELECT digest FROM proof_replay WHERE jti = ?1");
     seen.bind(1, jti);
     if (seen.step())
       return seen.text(0) == digest ? ProofSpend::identical_retry : ProofSpend::replayed;
-    Stmt charge(db_.handle(),
+    Stmt charge(db_,
                 "UPDATE grants SET messages_used = messages_used + 1, "
                 "recipients_used = recipients_used + ?2 WHERE id = ?1 "
                 "AND (max_messages IS NULL OR messages_used < max_messages) "
                 "AND (max_recipients IS NULL OR recipients_used + ?2 <= max_recipients)");
     charge.bind(1, grant_id).bind(2, recipients).run();
     if (sqlite3_changes(db_.handle()) != 1) {
-      Stmt exists(db_.handle(), "SELECT 1 FROM grants WHERE id = ?1");
+      Stmt exists(db_, "SELECT 1 FROM grants WHERE id = ?1");
       exists.bind(1, grant_id);
       return exists.step() ? ProofSpend::exhausted : ProofSpend::unknown_grant;
     }
-    Stmt remember(db_.handle(),
+    Stmt remember(db_,
                   "INSERT INTO proof_replay (jti, grant_id, digest, expires_at) "
                   "VALUES (?1, ?2, ?3, ?4)");
     remember.bind(1, jti).bind(2, grant_id).bind(3, digest).bind(4, secs(expires_at)).run();
