@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# smoke_test.sh MILTERLOAD MILTER_RESPONDER NULLMILTER: milterload drives milter_responder and
+# the libmilter nullmilter over unix sockets in a scratch directory. Each of 2000 messages
+# (4 connections) must get a final "continue" with no protocol or connection error; a 3-message
+# corpus must reach a verbose nullmilter with its {auth_authen}, null sender and queue ids;
+# a run against a socket nobody listens on must fail (exit 1, connection errors counted).
+# Every process started here is stopped on exit.
+set -euo pipefail
+
+milterload=$1
+responder=$2
+nullmilter=$3
+work=$(mktemp -d)
+pids=()
+
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+wait_for_socket() {
+  for _ in $(seq 100); do
+    [[ -S $1 ]] && return 0
+    sleep 0.1
+  done
+  fail "no socket $1"
+}
+
+# check_run JSON_FILE MESSAGES: all messages answered "continue", no errors.
+check_run() {
+  /usr/bin/python3 - "$1" "$2" <<'EOF'
+import json, sys
+report = json.load(open(sys.argv[1]))
+want = int(sys.argv[2])
+replies = report["final_replies"]
+others = {k: v for k, v in replies.items() if k != "continue" and v}
+problems = []
+if report["messages"] != want: problems.append(f"messages {report['messages']} != {want}")
+if report["protocol_errors"] != 0: problems.append(f"protocol errors {report['protocol_errors']}")
+if report["connection_errors"] != 0: problems.append(f"connection errors {report['connection_errors']}")
+if replies["continue"] != want or others: problems.append(f"final replies {replies}")
+if problems: sys.exit(f"{sys.argv[1]}: " + "; ".join(problems))
+print(f"ok: {sys.argv[1]}: {report['messages']} messages, {report['msgs_per_s']:.0f} msgs/s")
+EOF
+}
+
+"$responder" -p "unix:$work/responder.sock" &
+pids+=($!)
+"$nullmilter" -p "unix:$work/null.sock" -q &
+pids+=($!)
+"$nullmilter" -p "unix:$work/verbose.sock" 2>"$work/verbose.log" &
+pids+=($!)
+wait_for_socket "$work/responder.sock"
+wait_for_socket "$work/null.sock"
+wait_for_socket "$work/verbose.sock"
+
+for milter in responder null; do
+  "$milterload" -s "unix:$work/$milter.sock" -c 4 -n 2000 --json >"$work/$milter.json" ||
+    fail "milterload against $milter exited $?"
+  check_run "$work/$milter.json" 2000
+done
+
+cat >"$work/corpus.txt" <<'EOF'
+#envelope from=<agent-1@agents.example> rcpt=<bob@example.org>,<carol@example.net> login=agent-1
+From: Agent One <agent-1@agents.example>
+To: bob@example.org, carol@example.net
+Subject: folded
+ subject line
+Message-ID: <m1@agents.example>
+
+Hello Bob and Carol.
+#end
+#envelope from=<> rcpt=<postmaster@example.org> login=
+From: MAILER-DAEMON@example.org
+Subject: bounce
+
+#end
+#envelope from=<x@y.example> rcpt=<z@w.example>
+Subject: no login at all
+
+line 1
+line 2
+#end
+EOF
+"$milterload" -s "unix:$work/verbose.sock" --corpus "$work/corpus.txt" -c 2 -n 3 --json \
+  >"$work/corpus.json" || fail "corpus run exited $?"
+check_run "$work/corpus.json" 3
+sleep 0.5  # the verbose nullmilter logs "close" after the last reply
+grep -q "mail from=<agent-1@agents.example> auth_type=PLAIN auth_authen=agent-1" \
+  "$work/verbose.log" || fail "no {auth_authen} at MAIL: $(cat "$work/verbose.log")"
+grep -q "mail from=<> auth_type=- auth_authen=-" "$work/verbose.log" ||
+  fail "null sender not seen: $(cat "$work/verbose.log")"
+[[ $(grep -cE "eom qid=[0-9A-F]{12} " "$work/verbose.log") == 3 ]] ||
+  fail "queue ids at end of message: $(cat "$work/verbose.log")"
+echo "ok: corpus reached libmilter with its macros"
+
+status=0
+"$milterload" -s "unix:$work/nobody.sock" -n 10 --max-errors 3 --json >"$work/nobody.json" \
+  2>/dev/null || status=$?
+[[ $status == 1 ]] || fail "run without a milter exited $status, not 1"
+/usr/bin/python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["connection_errors"] >= 3' \
+  "$work/nobody.json" || fail "connection errors not counted"
+echo "ok: a run without a milter fails"
