@@ -1,421 +1,113 @@
-// The thin libmilter adapter. Callbacks gather MessageFacts into the per-connection Session and,
-// at RCPT and end of message, hand them to the pure policy engine; only here does a Verdict
-// become smfi_setreply / smfi_quarantine / header edits / an sfsistat. Every callback runs
-// inside guarded(), the one exception barrier at the C boundary: any internal error tempfails.
+// The libmilter adapter: each callback wraps its SMFICTX in an MtaContext and runs the filter
+// step; the Step becomes an sfsistat. Nothing here decides anything.
 #include "milter/callbacks.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
-#include <algorithm>
-
-#include <fmt/format.h>
-
-#include "common/timefmt.hpp"
-#include "milter/decision_event.hpp"
-#include "milter/runtime.hpp"
-#include "milter/session.hpp"
-#include "policy/engine.hpp"
-#include "policy/facts.hpp"
-#include "registry/identity_json.hpp"
+#include "milter/filter.hpp"
 
 namespace agentgate::milter {
 namespace {
 
-Runtime* g_runtime = nullptr;
-
-Session* session_of(SMFICTX* ctx) {
-  return static_cast<Session*>(smfi_getpriv(ctx));
-}
-
-Session& ensure_session(SMFICTX* ctx) {
-  if (auto* s = session_of(ctx)) return *s;
-  auto* s = new Session();
-  if (smfi_setpriv(ctx, s) != MI_SUCCESS) {
-    delete s;
-    throw std::runtime_error("smfi_setpriv failed");
+class LibmilterContext final : public MtaContext {
+ public:
+  explicit LibmilterContext(SMFICTX* ctx) : ctx_(ctx) {}
+  Session* session() override { return static_cast<Session*>(smfi_getpriv(ctx_)); }
+  void set_session(Session* s) override {
+    if (smfi_setpriv(ctx_, s) != MI_SUCCESS) throw std::runtime_error("smfi_setpriv failed");
   }
-  return *s;
-}
-
-std::string macro(SMFICTX* ctx, const char* name) {
-  const char* v = smfi_getsymval(ctx, const_cast<char*>(name));
-  return v ? v : "";
-}
-
-void tempfail_reply(SMFICTX* ctx) {
-  smfi_setreply(ctx, const_cast<char*>("451"), const_cast<char*>("4.7.1"),
-                const_cast<char*>("agentgate: internal_error: could not decide, try again later"));
-}
-
-// The one exception barrier at the C boundary. A step negotiated without a reply (SMFIP_NR_*)
-// cannot tempfail where it fails: the failure is kept in the session and the next step that
-// answers (RCPT or end of message) tempfails instead, so nothing passes undecided.
-template <typename F>
-sfsistat guarded(SMFICTX* ctx, const char* stage, unsigned long no_reply_flag, F&& body) noexcept {
-  std::string what;
-  try {
-    return body();
-  } catch (const std::exception& e) {
-    what = e.what();
-  } catch (...) {
-    what = "unknown exception";
+  std::string macro(const char* name) override {
+    const char* v = smfi_getsymval(ctx_, const_cast<char*>(name));
+    return v ? v : "";
   }
-  log_error(fmt::format("internal error at {}: {}; tempfailing", stage, what));
-  if (g_runtime) g_runtime->metrics.internal_error();
-  auto* s = session_of(ctx);
-  if (s && (s->no_reply & no_reply_flag)) {
-    s->deferred_error = stage;
-    return SMFIS_NOREPLY;
+  void request_macros(int stage, const char* names) override {
+    smfi_setsymlist(ctx_, stage, const_cast<char*>(names));
   }
-  tempfail_reply(ctx);
+  void set_reply(const char* rcode, const char* xcode, const std::string& text) override {
+    smfi_setreply(ctx_, const_cast<char*>(rcode), const_cast<char*>(xcode),
+                  const_cast<char*>(text.c_str()));
+  }
+  void quarantine(const std::string& reason) override {
+    smfi_quarantine(ctx_, const_cast<char*>(reason.c_str()));
+  }
+  void delete_header(const char* name, int index) override {
+    smfi_chgheader(ctx_, const_cast<char*>(name), index, nullptr);
+  }
+  void insert_header(int index, const char* name, const std::string& value) override {
+    smfi_insheader(ctx_, index, const_cast<char*>(name), const_cast<char*>(value.c_str()));
+  }
+
+ private:
+  SMFICTX* ctx_;
+};
+
+sfsistat to_sfsistat(Step step) {
+  switch (step) {
+    case Step::cont:
+      return SMFIS_CONTINUE;
+    case Step::no_reply:
+      return SMFIS_NOREPLY;
+    case Step::reject:
+      return SMFIS_REJECT;
+    case Step::skip:
+      return SMFIS_SKIP;
+    case Step::tempfail:
+      break;
+  }
   return SMFIS_TEMPFAIL;
 }
-
-template <typename F>
-sfsistat guarded(SMFICTX* ctx, const char* stage, F&& body) noexcept {
-  return guarded(ctx, stage, 0, std::forward<F>(body));
-}
-
-// What a step whose answer is always "continue" returns: nothing at all when the MTA agreed
-// not to wait for it.
-sfsistat carry_on(const Session& s, unsigned long no_reply_flag) {
-  return (s.no_reply & no_reply_flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
-}
-
-// A failure in an earlier step that had no reply of its own.
-bool failed_earlier(SMFICTX* ctx, const Session& s, const char* stage) {
-  if (s.deferred_error.empty()) return false;
-  log_error(fmt::format("{}: tempfailing after the internal error at {}", stage, s.deferred_error));
-  tempfail_reply(ctx);
-  return true;
-}
-
-std::string address_of(const sockaddr* sa) {
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (!sa) return "";
-  if (sa->sa_family == AF_INET)
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, buf, sizeof buf);
-  else if (sa->sa_family == AF_INET6)
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, buf, sizeof buf);
-  return buf;
-}
-
-// Records the decision; false when the event could not be written and config says that must
-// not pass.
-bool record(const Decision& d, const common::Config& cfg) {
-  auto event = ecs_event(d, cfg.policy, g_runtime->hostname);
-  bool written = g_runtime->events.append(event);
-  if (!written) g_runtime->metrics.event_write_error();
-  log_info(log_line(d) + (written ? "" : " [event log write FAILED]"));
-  return written || !cfg.events.tempfail_on_write_error;
-}
-
-// The config of the open transaction: pinned at MAIL (a message without MAIL, e.g. a
-// callback after an aborted transaction, sees the current one).
-const common::Config& config_of(Session& s) {
-  if (!s.config) s.config = g_runtime->config.load();
-  return *s.config;
-}
-
-sfsistat refuse(SMFICTX* ctx, policy::Action action, const std::string& text) {
-  bool reject = action == policy::Action::reject;
-  smfi_setreply(ctx, const_cast<char*>(reject ? "550" : "451"),
-                const_cast<char*>(reject ? "5.7.1" : "4.7.1"), const_cast<char*>(text.c_str()));
-  return reject ? SMFIS_REJECT : SMFIS_TEMPFAIL;
-}
-
-// Protocol work is most of a milter's cost (docs/benchmarks.md). Steps agentgate never looks at
-// are not sent at all (SMFIP_NO*); steps whose answer is always "continue" are sent without
-// waiting for an answer (SMFIP_NR_*), so the MTA streams connect, MAIL, headers and body in
-// one write. RCPT (per-recipient refusals) and end of message are the only round trips.
-constexpr unsigned long kNotSent = SMFIP_NOHELO | SMFIP_NOEOH | SMFIP_NOUNKNOWN | SMFIP_NODATA;
-constexpr unsigned long kNoReply = SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_HDR | SMFIP_NR_BODY;
 
 sfsistat on_negotiate(SMFICTX* ctx, unsigned long f0, unsigned long f1, unsigned long,
                       unsigned long, unsigned long* pf0, unsigned long* pf1, unsigned long* pf2,
                       unsigned long* pf3) {
-  return guarded(ctx, "negotiate", [&] {
-    auto& s = ensure_session(ctx);
-    *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST);
-    // Without SMFIP_NR_BODY (an older MTA), the body of mail from an ungoverned sender is
-    // skipped after its first chunk instead.
-    *pf1 = f1 & (kNotSent | kNoReply | SMFIP_SKIP);
-    s.no_reply = *pf1 & kNoReply;
-    *pf2 = 0;
-    *pf3 = 0;
-    if (f0 & SMFIF_SETSYMLIST) {
-      // Only these macros, only at these stages: Postfix then sends no others.
-      smfi_setsymlist(ctx, SMFIM_ENVFROM,
-                      const_cast<char*>("{auth_authen} {auth_type} {cert_subject} i"));
-      smfi_setsymlist(ctx, SMFIM_EOM, const_cast<char*>("i {auth_authen}"));
-    }
-    return SMFIS_CONTINUE;
-  });
+  LibmilterContext m(ctx);
+  filter_negotiate(m, f0, f1, pf0, pf1);
+  *pf2 = 0;
+  *pf3 = 0;
+  return SMFIS_CONTINUE;
 }
 
 sfsistat on_connect(SMFICTX* ctx, char*, _SOCK_ADDR* addr) {
-  return guarded(ctx, "connect", SMFIP_NR_CONN, [&] {
-    auto& s = ensure_session(ctx);
-    s.client_addr = address_of(addr);
-    s.reset_message();
-    return carry_on(s, SMFIP_NR_CONN);
-  });
+  LibmilterContext m(ctx);
+  return to_sfsistat(filter_connect(m, addr));
 }
 
 sfsistat on_envfrom(SMFICTX* ctx, char** argv) {
-  return guarded(ctx, "mail", SMFIP_NR_MAIL, [&] {
-    auto& s = ensure_session(ctx);
-    s.reset_message();  // a new transaction: nothing of an earlier one survives
-    s.in_message = true;
-    s.config = g_runtime->config.load();
-    s.snapshot = g_runtime->registry.snapshot();
-    const auto& policy = s.config->policy;
-    s.facts.mail_from = policy::normalize_address(argv[0] ? argv[0] : "", policy.address_rules);
-    s.facts.auth_login = macro(ctx, "{auth_authen}");
-    s.facts.cert_subject = macro(ctx, "{cert_subject}");
-    s.facts.queue_id = macro(ctx, "i");
-    bool governed = policy.in_agent_domain(s.facts.mail_from) ||
-                    policy.listed_inbox(s.facts.mail_from) ||
-                    (s.snapshot && s.snapshot->by_inbox(s.facts.mail_from));
-    if (governed) s.body.emplace();
-    return carry_on(s, SMFIP_NR_MAIL);
-  });
+  LibmilterContext m(ctx);
+  return to_sfsistat(filter_mail(m, argv[0]));
 }
 
 sfsistat on_envrcpt(SMFICTX* ctx, char** argv) {
-  return guarded(ctx, "rcpt", [&] {
-    auto& s = ensure_session(ctx);
-    if (failed_earlier(ctx, s, "rcpt")) return SMFIS_TEMPFAIL;
-    const auto* cfg = &config_of(s);
-    auto rcpt = policy::normalize_address(argv[0] ? argv[0] : "", cfg->policy.address_rules);
-    s.facts.now = common::now_seconds();
-    auto check = policy::check_recipient(s.facts, rcpt, *g_runtime->registry.rcpt_view(s.snapshot),
-                                         cfg->policy);
-    bool refusable =
-        check.action == policy::Action::reject || check.action == policy::Action::tempfail;
-    if (!check.reason || !refusable) {
-      s.facts.recipients.push_back(rcpt);
-      return SMFIS_CONTINUE;
-    }
-    Decision d{make_event_id(), "rcpt", &s.facts, {}, {rcpt}};
-    d.verdict.reasons = {*check.reason};
-    d.verdict.would_action = check.action;
-    d.verdict.detail = check.detail;
-    d.verdict.directions = check.direction;
-    if (check.direction == policy::kOutbound)
-      d.verdict.sender_identity = check.identity;
-    else
-      d.verdict.recipient_identities = {check.identity};
-    bool monitor = cfg->policy.mode == policy::Mode::monitor;
-    d.verdict.action = monitor ? policy::Action::accept : check.action;
-    bool recorded = record(d, *cfg);
-    auto told =
-        monitor ? (recorded ? policy::Action::accept : policy::Action::tempfail) : check.action;
-    g_runtime->metrics.decision(Stage::rcpt, check.direction, told, d.verdict.reasons);
-    if (told == policy::Action::accept) {
-      s.facts.recipients.push_back(rcpt);
-      return SMFIS_CONTINUE;
-    }
-    return refuse(ctx, told, reply_text(d));
-  });
+  LibmilterContext m(ctx);
+  return to_sfsistat(filter_rcpt(m, argv[0]));
 }
 
 sfsistat on_header(SMFICTX* ctx, char* name, char* value) {
-  return guarded(ctx, "header", SMFIP_NR_HDR, [&] {
-    auto& s = ensure_session(ctx);
-    auto kind =
-        policy::add_header(s.facts, name, value ? value : "", config_of(s).policy.address_rules,
-                           s.body.has_value(), s.header_bytes);
-    if (kind == policy::HeaderKind::agentgate_result) ++s.agentgate_result_headers;
-    if (kind == policy::HeaderKind::agent_proof) ++s.agent_proof_headers;
-    return carry_on(s, SMFIP_NR_HDR);
-  });
-}
-
-// Headers that must never leave the gateway as they arrived: forged results, and proofs
-// (credentials stay inside). Deleted from the last instance down so indexes stay valid.
-void strip_headers(SMFICTX* ctx, const Session& s) {
-  for (int i = s.agentgate_result_headers; i >= 1; --i)
-    smfi_chgheader(ctx, const_cast<char*>("AgentGate-Result"), i, nullptr);
-  for (int i = s.agent_proof_headers; i >= 1; --i)
-    smfi_chgheader(ctx, const_cast<char*>("Agent-Proof"), i, nullptr);
-}
-
-// Quotas, replay and the thread ledger: checked only when every pure check passed, so a refused
-// message never consumes quota or burns its proof.
-void apply_session_state(policy::Verdict& v, const policy::MessageFacts& f,
-                         const policy::PolicySettings& settings) {
-  if (v.jti.empty() || v.would_action != policy::Action::accept) return;
-  std::string detail;
-  auto reason = g_runtime->registry.session_checks(v, f, &detail);
-  if (!reason) return;
-  v.reasons.insert(v.reasons.begin(), *reason);
-  v.detail = detail;
-  v.would_action = std::max(v.would_action, settings.action_for(*reason));
-  v.action = settings.mode == policy::Mode::monitor ? policy::Action::accept : v.would_action;
-}
-
-// Inbound mail an agent inbox accepted goes into its conversation ledger, so a later reply can
-// be checked against it. A failure here degrades replies (refused), never this message.
-void remember_inbound(const policy::MessageFacts& f, const policy::Verdict& v) {
-  if (!(v.directions & policy::kInbound)) return;
-  auto view = g_runtime->registry.rcpt_view();
-  std::vector<std::string> inboxes;
-  for (const auto& r : f.recipients)
-    if (view->by_inbox(r).identity) inboxes.push_back(r);
-  try {
-    g_runtime->registry.remember_received(inboxes, f);
-  } catch (const std::exception& e) {
-    log_error(fmt::format("conversation ledger not updated: {}", e.what()));
-  }
-}
-
-// Could this message be governed at all? Decided from the config and the snapshot pinned at
-// MAIL, without the store, so mail that is neither from nor to an agent never waits on it.
-bool maybe_governed(const Session& s, const common::Config& cfg) {
-  if (s.body) return true;  // the sender was governed at MAIL
-  return std::any_of(s.facts.recipients.begin(), s.facts.recipients.end(), [&](const auto& r) {
-    return cfg.policy.in_agent_domain(r) || cfg.policy.listed_inbox(r) ||
-           (s.snapshot && s.snapshot->by_inbox(r));
-  });
-}
-
-// The quarantine index row for this decision (the MTA keeps no reason), with the identity and
-// grant as the current snapshot holds them.
-registry::QuarantineRecord quarantine_record(const Decision& d, const policy::MessageFacts& f) {
-  registry::QuarantineRecord q;
-  const auto& v = d.verdict;
-  q.queue_id = f.queue_id;
-  q.mta_host = g_runtime->hostname;
-  q.at = f.now;
-  q.identity = !v.sender_identity.empty()       ? v.sender_identity
-               : v.recipient_identities.empty() ? ""
-                                                : v.recipient_identities.front();
-  q.grant = v.grant;
-  q.task = v.task;
-  q.mail_from = f.mail_from;
-  q.recipients = f.recipients;
-  q.header_from = f.from_addresses.empty() ? "" : f.from_addresses.front();
-  q.subject = f.subject;
-  q.message_id = f.message_id;
-  for (auto r : v.reasons) q.reasons.emplace_back(policy::to_string(r));
-  q.event_id = d.event_id;
-  nlohmann::json context = nlohmann::json::object();
-  if (auto snap = g_runtime->registry.snapshot()) {
-    if (const auto* id = snap->by_id(q.identity))
-      context["identity"] = registry::identity_to_json(*id, f.now);
-    if (const auto* g = snap->grant(q.grant)) context["grant"] = registry::grant_to_json(*g, f.now);
-  }
-  q.context = context.dump();
-  return q;
-}
-
-sfsistat decide_eom(SMFICTX* ctx, Session& s) {
-  const auto* cfg = &config_of(s);
-  g_runtime->metrics.message_seen();
-  if (!maybe_governed(s, *cfg)) {
-    strip_headers(ctx, s);
-    return SMFIS_CONTINUE;
-  }
-  if (auto qid = macro(ctx, "i"); !qid.empty()) s.facts.queue_id = qid;
-  if (s.facts.auth_login.empty()) s.facts.auth_login = macro(ctx, "{auth_authen}");
-  s.facts.now = common::now_seconds();
-  if (s.body) s.facts.body_hash = policy::base64url_digest(s.body->finish());
-  s.body.reset();
-  Decision d{make_event_id(), "eom", &s.facts, {}, s.facts.recipients};
-  {
-    auto view = g_runtime->registry.eom_view();  // holds the store briefly: evaluate, then drop
-    auto started = std::chrono::steady_clock::now();
-    d.verdict = policy::evaluate(s.facts, *view, cfg->policy);
-    if (!s.facts.agent_proofs.empty())
-      g_runtime->metrics.proof_verified(std::chrono::steady_clock::now() - started);
-  }
-  apply_session_state(d.verdict, s.facts, cfg->policy);
-  if (!d.verdict.governed()) {
-    strip_headers(ctx, s);
-    return SMFIS_CONTINUE;
-  }
-  if (d.verdict.action == policy::Action::quarantine) {
-    // Held mail nobody can explain is the failure this index exists for: without its row the
-    // message is tempfailed (the sender retries) rather than held without a reason.
-    try {
-      g_runtime->registry.record_quarantine(quarantine_record(d, s.facts));
-    } catch (const std::exception& e) {
-      log_error(fmt::format("quarantine index not written: {}", e.what()));
-      d.verdict.action = policy::Action::tempfail;
-      d.verdict.reasons.insert(d.verdict.reasons.begin(), policy::Reason::internal_error);
-      d.verdict.detail = "quarantine index unwritable";
-    }
-  }
-  if (!record(d, *cfg) && d.verdict.action != policy::Action::reject) {
-    d.verdict.action = policy::Action::tempfail;
-    d.verdict.reasons.insert(d.verdict.reasons.begin(), policy::Reason::internal_error);
-    d.verdict.detail = "event log unwritable";
-  }
-  g_runtime->metrics.decision(Stage::eom, d.verdict.directions, d.verdict.action,
-                              d.verdict.reasons);
-  switch (d.verdict.action) {
-    case policy::Action::reject:
-    case policy::Action::tempfail:
-      return refuse(ctx, d.verdict.action, reply_text(d));
-    case policy::Action::quarantine: {
-      auto reason = reply_text(d);
-      smfi_quarantine(ctx, const_cast<char*>(reason.c_str()));
-      [[fallthrough]];
-    }
-    case policy::Action::accept:
-      remember_inbound(s.facts, d.verdict);
-      strip_headers(ctx, s);
-      smfi_insheader(ctx, 0, const_cast<char*>("AgentGate-Result"),
-                     const_cast<char*>(result_header(d, cfg->policy).c_str()));
-      return SMFIS_CONTINUE;
-  }
-  return SMFIS_TEMPFAIL;
+  LibmilterContext m(ctx);
+  return to_sfsistat(filter_header(m, name, value));
 }
 
 sfsistat on_body(SMFICTX* ctx, unsigned char* chunk, size_t len) {
-  return guarded(ctx, "body", SMFIP_NR_BODY, [&] {
-    auto& s = ensure_session(ctx);
-    if (s.body) s.body->update({reinterpret_cast<const char*>(chunk), len});
-    if (s.no_reply & SMFIP_NR_BODY) return SMFIS_NOREPLY;
-    return s.body ? SMFIS_CONTINUE : SMFIS_SKIP;
-  });
+  LibmilterContext m(ctx);
+  return to_sfsistat(filter_body(m, chunk, len));
 }
 
 sfsistat on_eom(SMFICTX* ctx) {
-  return guarded(ctx, "eom", [&] {
-    auto& s = ensure_session(ctx);
-    if (failed_earlier(ctx, s, "eom")) {
-      s.reset_message();
-      return SMFIS_TEMPFAIL;
-    }
-    auto result = decide_eom(ctx, s);
-    s.reset_message();
-    return result;
-  });
+  LibmilterContext m(ctx);
+  return to_sfsistat(filter_eom(m));
 }
 
 sfsistat on_abort(SMFICTX* ctx) {
-  return guarded(ctx, "abort", [&] {
-    if (auto* s = session_of(ctx)) s->reset_message();
-    return SMFIS_CONTINUE;
-  });
+  LibmilterContext m(ctx);
+  filter_abort(m);
+  return SMFIS_CONTINUE;
 }
 
 sfsistat on_close(SMFICTX* ctx) {
-  return guarded(ctx, "close", [&] {
-    delete session_of(ctx);
-    smfi_setpriv(ctx, nullptr);
-    return SMFIS_CONTINUE;
-  });
+  LibmilterContext m(ctx);
+  filter_close(m);
+  return SMFIS_CONTINUE;
 }
 
 }  // namespace
-
-void install_runtime(Runtime* runtime) {
-  g_runtime = runtime;
-}
 
 smfiDesc make_filter_description() {
   smfiDesc d{};

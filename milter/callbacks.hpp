@@ -1,4 +1,5 @@
-// The libmilter registration: the smfiDesc with agentgate's callbacks.
+// The libmilter engine: the smfiDesc whose callbacks drive the filter (filter.hpp) through an
+// MtaContext over libmilter's SMFICTX.
 #pragma once
 
 #include <libmilter/mfapi.h>
