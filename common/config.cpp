@@ -132,6 +132,7 @@ void read_milter(Section s, MilterSettings& m) {
   s.str("socket", m.socket);
   s.str("user", m.user);
   s.str("group", m.group);
+  s.choice("engine", m.engine, {"libmilter", "native"});
   std::string mode = fmt::format("{:04o}", m.socket_mode);
   s.str("socket_mode", mode);
   try {

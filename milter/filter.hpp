@@ -25,7 +25,8 @@ class MtaContext {
   virtual std::string macro(const char* name) = 0;
   // Asked during negotiation: send only these macros at this SMFIM_* stage.
   virtual void request_macros(int stage, const char* names) = 0;
-  // The SMTP reply for the reject/tempfail the step returns ("550", "5.7.1", text).
+  // The SMTP reply for the reject/tempfail the step returns ("550", "5.7.1", text), text as
+  // smfi_setreply takes it: every '%' doubled.
   virtual void set_reply(const char* rcode, const char* xcode, const std::string& text) = 0;
   // End of message only: edits, sent before the final reply.
   virtual void quarantine(const std::string& reason) = 0;

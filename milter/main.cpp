@@ -19,6 +19,7 @@
 
 #include "milter/callbacks.hpp"
 #include "milter/control_plane.hpp"
+#include "milter/native/server.hpp"
 #include "milter/runtime.hpp"
 #include "milter/socket.hpp"
 
@@ -87,10 +88,10 @@ void reload(Runtime& rt, const std::string& path, ControlPlane& control) {
   try {
     auto fresh = std::make_shared<const common::Config>(common::load_config(path));
     auto old = rt.config.load();
-    if (fresh->milter.socket != old->milter.socket || fresh->store.url != old->store.url ||
-        fresh->events.path != old->events.path)
+    if (fresh->milter.socket != old->milter.socket || fresh->milter.engine != old->milter.engine ||
+        fresh->store.url != old->store.url || fresh->events.path != old->events.path)
       log_error(
-          "reload: milter.socket, store.url and events.path changes need a restart; "
+          "reload: milter.socket, milter.engine, store.url and events.path changes need a restart; "
           "keeping the running values for those");
     rt.config.store(fresh);
     if (auto error = rt.events.reopen()) log_error("event log not reopened: " + *error);
@@ -106,9 +107,11 @@ void reload(Runtime& rt, const std::string& path, ControlPlane& control) {
 
 int serve(const std::string& config_path, bool foreground) {
   auto config = std::make_shared<const common::Config>(common::load_config(config_path));
+  bool use_native = config->milter.engine == "native";
   auto desc = make_filter_description();
-  if (smfi_register(desc) != MI_SUCCESS) throw std::runtime_error("smfi_register failed");
-  open_listener(config->milter);
+  if (!use_native && smfi_register(desc) != MI_SUCCESS)
+    throw std::runtime_error("smfi_register failed");
+  int listen_fd = open_listener(config->milter);
   ReadyPipe ready;
   if (!foreground) ready.daemonize();
   try {
@@ -128,15 +131,23 @@ int serve(const std::string& config_path, bool foreground) {
     auto signals = handled_signals();
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // threads started now inherit the block
     control.start();
-    std::thread milter_thread([] { smfi_main(); });
+    std::unique_ptr<native::NativeServer> server;
+    if (use_native) server = std::make_unique<native::NativeServer>(listen_fd, 2);
+    std::thread milter_thread([&server] {
+      if (server)
+        server->run();
+      else
+        smfi_main();
+    });
     struct sigaction sa {};
     sa.sa_handler = on_signal;
     for (int s : {SIGHUP, SIGTERM, SIGINT, SIGUSR1}) sigaction(s, &sa, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
     pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);  // only this thread takes them
 
-    log_info(fmt::format("agentgated {} ready on {} (store {}, generation {}, mode {})",
-                         AGENTGATE_VERSION, config->milter.socket, config->store.url,
+    log_info(fmt::format("agentgated {} ready on {} (engine {}, store {}, generation {}, mode {})",
+                         AGENTGATE_VERSION, config->milter.socket, config->milter.engine,
+                         config->store.url,
                          rt.registry.snapshot() ? rt.registry.snapshot()->generation() : 0,
                          config->policy.mode == policy::Mode::enforce ? "enforce" : "monitor"));
     ready.report("");
@@ -157,7 +168,10 @@ int serve(const std::string& config_path, bool foreground) {
     }
     sd_notify(0, "STOPPING=1");
     log_info("stopping: finishing open SMTP sessions");
-    smfi_stop();
+    if (server)
+      server->stop();
+    else
+      smfi_stop();
     milter_thread.join();
     control.stop();
     if (auto path = unix_socket_path(rt.config.load()->milter.socket); !path.empty())

@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "milter/native/server.hpp"
 #include "milter/runtime.hpp"
 
 namespace agentgate::milter {
@@ -58,30 +59,39 @@ int disable_nagle_on_tcp_listeners() {
 
 }  // namespace
 
-void open_listener(const common::MilterSettings& m) {
+int open_listener(const common::MilterSettings& m) {
   auto path = unix_socket_path(m.socket);
   if (!path.empty()) {
     auto dir = std::filesystem::path(path).parent_path();
     if (!dir.empty()) std::filesystem::create_directories(dir);
   }
-  if (smfi_setconn(const_cast<char*>(m.socket.c_str())) != MI_SUCCESS)
-    throw std::runtime_error(fmt::format("milter.socket '{}': not a valid socket spec", m.socket));
-  mode_t old = umask(static_cast<mode_t>(~m.socket_mode & 0777));
-  int rc = smfi_opensocket(true);
-  umask(old);
-  if (rc != MI_SUCCESS)
-    throw std::runtime_error(
-        fmt::format("milter.socket '{}': cannot listen (in use, or no "
-                    "permission on its directory?)",
-                    m.socket));
-  if (path.empty()) {
-    if (disable_nagle_on_tcp_listeners() == 0)
+  int fd = -1;
+  if (m.engine == "native") {
+    fd = native::open_native_listener(m.socket);  // accepted TCP connections get TCP_NODELAY
+  } else {
+    if (smfi_setconn(const_cast<char*>(m.socket.c_str())) != MI_SUCCESS)
+      throw std::runtime_error(
+          fmt::format("milter.socket '{}': not a valid socket spec", m.socket));
+    mode_t old = umask(static_cast<mode_t>(~m.socket_mode & 0777));
+    int rc = smfi_opensocket(true);
+    umask(old);
+    if (rc != MI_SUCCESS)
+      throw std::runtime_error(
+          fmt::format("milter.socket '{}': cannot listen (in use, or no "
+                      "permission on its directory?)",
+                      m.socket));
+    if (path.empty() && disable_nagle_on_tcp_listeners() == 0)
       log_error(
           fmt::format("milter.socket '{}': could not set TCP_NODELAY on the listener; "
                       "expect ~40 ms delayed-ACK stalls per message",
                       m.socket));
-    return;
   }
+  if (path.empty()) return fd;
+  secure_socket(path, m);
+  return fd;
+}
+
+void secure_socket(const std::string& path, const common::MilterSettings& m) {
   uid_t uid = static_cast<uid_t>(-1);
   gid_t gid = static_cast<gid_t>(-1);
   if (!m.user.empty())

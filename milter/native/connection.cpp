@@ -17,16 +17,24 @@ enum MacroStage { kConnect, kHelo, kMail, kRcpt, kData, kEoh, kEom };
 // and the end-of-data list with each body chunk, so 'L' and 'B' count as EOH and EOM.
 int macro_stage_of(char command) {
   switch (command) {
-    case SMFIC_CONNECT: return kConnect;
-    case SMFIC_HELO: return kHelo;
-    case SMFIC_MAIL: return kMail;
-    case SMFIC_RCPT: return kRcpt;
-    case SMFIC_DATA: return kData;
+    case SMFIC_CONNECT:
+      return kConnect;
+    case SMFIC_HELO:
+      return kHelo;
+    case SMFIC_MAIL:
+      return kMail;
+    case SMFIC_RCPT:
+      return kRcpt;
+    case SMFIC_DATA:
+      return kData;
     case SMFIC_HEADER:
-    case SMFIC_EOH: return kEoh;
+    case SMFIC_EOH:
+      return kEoh;
     case SMFIC_BODY:
-    case SMFIC_BODYEOB: return kEom;
-    default: return -1;
+    case SMFIC_BODYEOB:
+      return kEom;
+    default:
+      return -1;
   }
 }
 

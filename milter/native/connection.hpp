@@ -103,10 +103,10 @@ class Connection final : public MtaContext {
   bool in_eom_ = false;        // edits are accepted
   bool stopped_ = false;
   bool protocol_error_ = false;
-  uint32_t actions_ = 0;          // SMFIF_* agreed with the MTA
+  uint32_t actions_ = 0;               // SMFIF_* agreed with the MTA
   unsigned long filter_protocol_ = 0;  // SMFIP_* the filter chose
-  uint32_t offered_protocol_ = 0;  // SMFIP_* the MTA offered
-  uint32_t mta_protocol_ = 0;      // SMFIP_* agreed with the MTA (steps not sent / not answered)
+  uint32_t offered_protocol_ = 0;      // SMFIP_* the MTA offered
+  uint32_t mta_protocol_ = 0;  // SMFIP_* agreed with the MTA (steps not sent / not answered)
   const Command* current_ = nullptr;
   int stage_ = kNoStage;
   std::string reply_;  // set_reply() text for the current step

@@ -25,7 +25,9 @@ std::optional<std::vector<std::string_view>> split_cstrings(std::string_view dat
 }
 
 // A string argument of an edit reply: cut at an embedded NUL, which would end it early anyway.
-std::string_view cstring(std::string_view s) { return s.substr(0, s.find('\0')); }
+std::string_view cstring(std::string_view s) {
+  return s.substr(0, s.find('\0'));
+}
 
 void append_cstring(std::string& out, std::string_view s) {
   out.append(cstring(s));
@@ -161,7 +163,9 @@ void append_optneg(std::string& out, const OptNeg& reply,
   append_packet(out, SMFIC_OPTNEG, data);
 }
 
-void append_bare(std::string& out, char command) { append_packet(out, command, {}); }
+void append_bare(std::string& out, char command) {
+  append_packet(out, command, {});
+}
 
 std::string reply_text(std::string_view rcode, std::string_view xcode, std::string_view text) {
   std::string raw(rcode);
@@ -169,10 +173,7 @@ std::string reply_text(std::string_view rcode, std::string_view xcode, std::stri
   if (!text.empty()) raw.append(" ").append(text);
   std::string out;
   out.reserve(raw.size() + 8);
-  for (char c : raw) {
-    if (c == '%') out.push_back('%');
-    out.push_back(c == '\r' || c == '\n' || c == '\0' ? ' ' : c);
-  }
+  for (char c : raw) out.push_back(c == '\r' || c == '\n' || c == '\0' ? ' ' : c);
   return out;
 }
 

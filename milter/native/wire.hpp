@@ -97,9 +97,9 @@ void append_optneg(std::string& out, const OptNeg& reply,
 // A reply without data: 'c', 'r', 't', 's'.
 void append_bare(std::string& out, char command);
 
-// The text of a 'y' reply: "550 5.7.1 text" ("550 text" without xcode). Every '%' is doubled
-// (Postfix and Sendmail expand it as a format character); CR, LF and NUL become spaces, so the
-// reply stays one SMTP line.
+// The text of a 'y' reply: "550 5.7.1 text" ("550 text" without xcode). The text comes as
+// smfi_setreply takes it, every '%' already doubled (Postfix and Sendmail expand it as a format
+// character); CR, LF and NUL become spaces, so the reply stays one SMTP line.
 std::string reply_text(std::string_view rcode, std::string_view xcode, std::string_view text);
 void append_replycode(std::string& out, std::string_view reply_text);
 

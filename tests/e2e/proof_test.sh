@@ -21,6 +21,7 @@ cat >"$H/agentgate.toml" <<TOML
 [milter]
 socket = "unix:$H/run/agentgate.sock"
 group = "postfix"
+engine = "${AG_ENGINE:-libmilter}"
 [control]
 metrics = ""
 [store]
@@ -59,6 +60,10 @@ h_wait_socket "$H/run/agentgate.sock" 10 "$H_LAST_PID"
 chmod 755 "$H/run"
 pf_setup "$H" "unix:$H/run/agentgate.sock" >/dev/null
 pf_start "$H"
+h_wait_file_has "$H/agentgated.log" " ready on " 10 >/dev/null 2>&1 || true
+if grep -q "(engine ${AG_ENGINE:-libmilter}," "$H/agentgated.log"; then
+  ok "agentgated runs the ${AG_ENGINE:-libmilter} protocol engine"
+else bad "agentgated runs the ${AG_ENGINE:-libmilter} protocol engine" "$(grep ' ready on ' "$H/agentgated.log")"; fi
 
 n=0
 message() { # message SUBJECT [extra header lines...] -> path of a new message file

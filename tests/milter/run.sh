@@ -78,6 +78,7 @@ LOG="$TMP/agentgated.log"
 cat >"$CFG" <<EOF
 [milter]
 socket = "unix:$SOCK"
+engine = "${AGENTGATE_MT_ENGINE:-libmilter}"
 [control]
 socket = "$TMP/control.sock"
 metrics = "127.0.0.1:${AGENTGATE_MT_METRICS_PORT:-3691}"
