@@ -63,7 +63,11 @@ RegistryCache::RegistryCache(std::string url, std::chrono::seconds max_staleness
     : url_(std::move(url)), max_staleness_(max_staleness) {}
 
 registry::Store& RegistryCache::open(std::unique_ptr<registry::Store>& store) {
-  if (!store) store = registry::open_store(url_);
+  if (!store) {
+    store = registry::open_store(url_);
+    // The end-of-message connection never checkpoints: poll() does, on the control plane.
+    if (&store == &eom_store_) store->defer_housekeeping();
+  }
   return *store;
 }
 
@@ -101,6 +105,7 @@ void RegistryCache::poll(std::string* error) {
     auto& store = open(watch_store_);
     auto generation = store.generation();
     auto current = snapshot_.load();
+    store.housekeeping();
     if (current && current->generation() == generation) {
       mark_contact();
       return;

@@ -276,6 +276,9 @@ class SqliteStore final : public Store {
     return s.step() ? static_cast<int>(s.integer(0)) : 0;
   }
 
+  void defer_housekeeping() override { db_.exec("PRAGMA wal_autocheckpoint=0"); }
+  void housekeeping() override { db_.exec("PRAGMA wal_checkpoint(PASSIVE)"); }
+
   std::uint64_t generation() override {
     require_same_file();
     require_schema();

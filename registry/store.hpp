@@ -87,6 +87,11 @@ class Store {
   // 0 when the store was never initialised.
   virtual int schema_version() = 0;
   virtual std::uint64_t generation() = 0;
+  // Housekeeping kept off the mail path: a connection that serves messages stops doing it
+  // itself (defer_housekeeping), another runs it on a timer (housekeeping). SQLite: WAL
+  // checkpoints, which fsync. No-ops where there is nothing to do.
+  virtual void defer_housekeeping() {}
+  virtual void housekeeping() {}
   // Runs fn in one write transaction. Commits, bumping the generation, iff fn returns normally;
   // any exception rolls everything back and propagates.
   virtual void write(const std::function<void(StoreTx&)>& fn) = 0;
