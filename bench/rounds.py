@@ -56,11 +56,19 @@ class Milters:
         self.args, self.work, self.procs = args, work, []
         self.specs = {}  # (name, kind) -> (spec, pid)
 
-    def spawn(self, name, kind, argv, spec, logfile):
-        out = open(os.path.join(self.work, logfile), "w")
+    def spawn(self, name, kind, argv, spec, logfile, ready_line=None):
+        path = os.path.join(self.work, logfile)
+        out = open(path, "w")
         p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         self.procs.append(p)
         wait_socket(spec, p.pid)
+        # agentgated listens before it has loaded the registry: wait for it, or the first runs
+        # would share the CPU with the load
+        deadline = time.time() + 300
+        while ready_line and ready_line not in open(path).read():
+            if time.time() > deadline or p.poll() is not None:
+                raise SystemExit(f"{name} ({kind}) never became ready; see {path}")
+            time.sleep(0.2)
         self.specs[(name, kind)] = (spec, p.pid)
 
     def agentgated_config(self, name, kind, spec, engine):
@@ -97,7 +105,7 @@ path = "{self.work}/events-{name}-{kind}.jsonl"
                 s = spec(name)
                 conf = self.agentgated_config(name, kind, s, engine)
                 self.spawn(name, kind, [f"{b}/milter/agentgated", "-c", conf, "--foreground"], s,
-                           f"{name}-{kind}.log")
+                           f"{name}-{kind}.log", ready_line=" ready on ")
             s = spec("opendkim")
             pid = int(subprocess.check_output(
                 [f"{HERE}/opendkim/start.sh", f"{w}/opendkim-{kind}", s], text=True).split()[-1])
