@@ -354,6 +354,9 @@ if grep -q "^HTTP/1.1 200" <<<"$(http_get /healthz)" && grep -q "^HTTP/1.1 404" 
 else fail "/healthz is 200 while fresh; unknown paths are 404" "$(http_get /healthz)"; fi
 if [[ $(stat -c %a "$TMP/control.sock") == 660 ]]; then pass "the control socket is mode 0660"
 else fail "the control socket is mode 0660" "$(stat -c %a "$TMP/control.sock")"; fi
+ENGINE=${AGENTGATE_MT_ENGINE:-libmilter}
+if grep -q "(engine $ENGINE," "$LOG"; then pass "agentgated ran the $ENGINE protocol engine"
+else fail "agentgated ran the $ENGINE protocol engine" "$(grep ' ready on ' "$LOG")"; fi
 
 stop_daemon
 if [[ -n ${AGENTGATE_MT_VERBOSE:-} ]]; then sed 's/^/  log| /' "$LOG"; fi
