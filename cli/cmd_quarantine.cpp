@@ -13,6 +13,7 @@
 #include "cli/context.hpp"
 #include "cli/control_client.hpp"
 #include "cli/mta.hpp"
+#include "common/config.hpp"
 #include "common/timefmt.hpp"
 #include "registry/audit.hpp"
 
@@ -122,6 +123,12 @@ int act_on(Context& ctx, const registry::QuarantineRecord& r, Act act, const reg
     throw RefusedError(
         "not_held", fmt::format("{} is already {} (by {} at {})", r.queue_id, r.status, r.acted_by,
                                 common::format_iso8601(r.acted_at)));
+  // The queue files are on the MTA that held the message: only that host can act on them.
+  if (auto here = common::mta_host(ctx.config().mta); r.mta_host != here)
+    throw RefusedError("other_host",
+                       fmt::format("{} is held on {}, not on this host ({}): run the command "
+                                   "there (see [mta] host)",
+                                   r.queue_id, r.mta_host, here));
   Mta mta(ctx.config().mta);
   if (!mta.held(r.queue_id))
     throw RefusedError("not_in_queue",
@@ -212,6 +219,7 @@ void add_act(CLI::App* q, Context& ctx, Act act) {
             f.host.empty())
           throw UsageError("give a QID or at least one filter (--since, --identity, ...)");
         f.status = "held";
+        if (f.host.empty()) f.host = common::mta_host(ctx.config().mta);  // mail held here
         rows = ctx.store().list_quarantine(f);
       }
       if (a->dry_run) {

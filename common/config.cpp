@@ -246,6 +246,7 @@ Config parse_config(std::string_view text, const std::string& source) {
     s.str("config_dir", c.mta.config_dir);
     s.str("sendmail", c.mta.sendmail);
     s.str("queue_dir", c.mta.queue_dir);
+    s.str("host", c.mta.host);
     s.finish();
   }
   top.finish();
@@ -263,6 +264,13 @@ Config load_config(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return parse_config(ss.str(), path);
+}
+
+std::string mta_host(const MtaSettings& mta) {
+  if (!mta.host.empty()) return mta.host;
+  char buf[256] = {};
+  gethostname(buf, sizeof buf - 1);
+  return buf[0] ? buf : "localhost";
 }
 
 }  // namespace agentgate::common

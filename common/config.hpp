@@ -53,6 +53,9 @@ struct MtaSettings {
   std::string config_dir = "/etc/postfix";      // postfix -c DIR; for Sendmail the .cf file (-C)
   std::string sendmail = "/usr/sbin/sendmail";  // Sendmail's binary (kind = "sendmail")
   std::string queue_dir = "/var/spool/mqueue";  // Sendmail's QueueDirectory (hf/df files)
+  // This MTA's name in events (observer.hostname) and in the shared quarantine index; ""
+  // means the machine's host name. Set it where several MTAs share a host or a name.
+  std::string host;
 };
 
 struct Config {
@@ -68,6 +71,8 @@ struct Config {
 };
 
 Config load_config(const std::string& path);
+// The name this MTA goes by in events and the quarantine index: [mta] host, else gethostname().
+std::string mta_host(const MtaSettings& mta);
 Config parse_config(std::string_view text, const std::string& source_name);
 
 // The fully commented example printed by `agentgatectl config example`.

@@ -40,12 +40,6 @@ sigset_t handled_signals() {
   return set;
 }
 
-std::string host_name() {
-  char buf[256] = {};
-  gethostname(buf, sizeof buf - 1);
-  return buf[0] ? buf : "localhost";
-}
-
 // Tells the parent of a daemonizing fork whether startup succeeded.
 class ReadyPipe {
  public:
@@ -115,7 +109,7 @@ int serve(const std::string& config_path, bool foreground) {
   ReadyPipe ready;
   if (!foreground) ready.daemonize();
   try {
-    Runtime rt(config, host_name());
+    Runtime rt(config, common::mta_host(config->mta));
     ControlPlane control(rt, *config, config_path);  // binds its sockets before the drop
     std::string error;
     if (!rt.registry.load(&error))

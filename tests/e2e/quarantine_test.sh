@@ -114,6 +114,15 @@ if jq -e '.total == 4 and .by_reason.sender_not_trusted == 4 and .by_identity["i
 else bad "quarantine stats counts by reason, identity and status" "$out"; fi
 
 # release
+# Another MTA sharing the store ([mta] host differs) sees the row but may not act on it.
+sed 's/^kind = "postfix"$/kind = "postfix"\nhost = "other-mta.test"/' "$H/agentgate.toml" >"$H/other.toml"
+rc=0; out=$("$BIN/cli/agentgatectl" -c "$H/other.toml" quarantine release "$Q1" --actor soc-lead \
+  --justification "from the wrong host" 2>&1) || rc=$?
+if [[ $rc == 1 && $out == *"is held on $(hostname), not on this host (other-mta.test)"* ]] &&
+  held | grep -qx "$Q1" &&
+  [[ $(ctl --json quarantine list --status held | jq --arg q "$Q1" 'map(select(.queue_id == $q)) | length') == 1 ]]; then
+  ok "another MTA's release is refused (rc 1), naming the host; the message stays held"
+else bad "another MTA's release is refused (rc 1), naming the host; the message stays held" "rc=$rc $out"; fi
 rc=0; out=$(ctl quarantine release "$Q1" --actor soc-lead 2>&1) || rc=$?
 if [[ $rc == 2 ]]; then ok "release without --justification is a usage error"
 else bad "release without --justification is a usage error" "rc=$rc $out"; fi

@@ -54,8 +54,10 @@ start_sendmail() {
 	sm_setup "$H" "$SOCK" &&
 		sm_add_sasl_user "$H" sasl-bot sasl-secret &&
 		sm_start "$H" &&
-		# [mta] is the config's last table: the CLI releases and deletes through this Sendmail
-		printf 'sendmail = "%s"\nqueue_dir = "%s"\n' "$(sm_bin)" "$H/sm/spool/mqueue" >>"$AG_CONF"
+		# [mta] is the config's last table: the CLI releases and deletes through this Sendmail.
+		# It runs under another host name (soc below): [mta] host keeps it the daemon's MTA.
+		printf 'sendmail = "%s"\nqueue_dir = "%s"\nhost = "%s"\n' "$(sm_bin)" \
+			"$H/sm/spool/mqueue" "$(hostname)" >>"$AG_CONF"
 }
 ag_must "start private sendmail on $SM_PORT" start_sendmail
 
