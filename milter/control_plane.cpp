@@ -1,4 +1,5 @@
-// The control plane's io_context: store-watch timer, control socket and HTTP listener.
+// The control plane's io_context: store-watch timer and change feed, control socket and HTTP
+// listener.
 #include "milter/control_plane.hpp"
 
 #include <grp.h>
@@ -11,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "milter/change_watch.hpp"
 #include "milter/status.hpp"
 
 namespace agentgate::milter {
@@ -109,7 +111,11 @@ struct Exchange : std::enable_shared_from_this<Exchange<Socket>> {
 
 struct ControlPlane::Impl {
   Impl(Runtime& r, const common::Config& c, std::string path)
-      : rt(r), config_path(std::move(path)), poll_interval(c.store.poll_interval), timer(io) {
+      : rt(r),
+        config_path(std::move(path)),
+        poll_interval(c.store.poll_interval),
+        timer(io),
+        watch(io, r.registry, [this] { poll(); }) {
     open_control(c);
     open_http(c);
   }
@@ -162,6 +168,7 @@ struct ControlPlane::Impl {
     timer.async_wait([this](boost::system::error_code ec) {
       if (ec) return;  // cancelled: a refresh or stop
       poll();
+      watch.ensure();
       schedule_poll();
     });
   }
@@ -257,6 +264,7 @@ struct ControlPlane::Impl {
   std::chrono::milliseconds poll_interval;
   asio::io_context io;
   asio::steady_timer timer;
+  ChangeWatch watch;
   std::optional<stream_protocol::acceptor> control;
   std::optional<tcp::acceptor> http;
   std::string control_path;
@@ -273,6 +281,7 @@ ControlPlane::~ControlPlane() {
 
 void ControlPlane::start() {
   impl_->schedule_poll();
+  asio::post(impl_->io, [this] { impl_->watch.ensure(); });
   if (impl_->control) impl_->accept_control();
   if (impl_->http) impl_->accept_http();
   impl_->thread = std::thread([this] {

@@ -1,9 +1,9 @@
 // agentgated's control plane: one Boost.Asio io_context on its own thread, off the mail path.
 // It runs the store watch (a timer polling the registry generation, kicked early by a
-// `refresh` request or SIGHUP), the control socket (local admin: `status`, `refresh`, `ping`;
-// one request line, one JSON reply line) and the HTTP listener for /metrics and /healthz.
-// It meets the libmilter threads only through the Runtime: the atomically swapped snapshot
-// and config, and relaxed atomic counters.
+// `refresh` request, SIGHUP or the store's change feed: milter/change_watch.hpp), the control
+// socket (local admin: `status`, `refresh`, `ping`; one request line, one JSON reply line) and the
+// HTTP listener for /metrics and /healthz. It meets the libmilter threads only through the Runtime:
+// the atomically swapped snapshot and config, and relaxed atomic counters.
 #pragma once
 
 #include <memory>

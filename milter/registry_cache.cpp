@@ -104,6 +104,7 @@ void RegistryCache::poll(std::string* error) {
   try {
     auto& store = open(watch_store_);
     auto generation = store.generation();
+    announce(generation);
     auto current = snapshot_.load();
     store.housekeeping();
     if (current && current->generation() == generation) {
@@ -124,12 +125,21 @@ std::unique_ptr<policy::IdentityLookup> RegistryCache::rcpt_view(
   return std::make_unique<SnapshotView>(pinned ? std::move(pinned) : snapshot_.load(), fresh());
 }
 
+void RegistryCache::announce(std::uint64_t generation) {
+  auto known = announced_.load();
+  while (generation > known && !announced_.compare_exchange_weak(known, generation)) {
+  }
+}
+
 std::unique_ptr<policy::IdentityLookup> RegistryCache::eom_view() {
   auto snap = snapshot_.load();
+  if (pushed_.load() && snap && snap->generation() >= announced_.load())
+    return std::make_unique<SnapshotView>(std::move(snap), fresh());
   std::unique_lock lock(eom_mutex_);
   try {
     auto& store = open(eom_store_);
     auto generation = store.generation();
+    announce(generation);
     mark_contact();
     if (snap && snap->generation() == generation)
       return std::make_unique<SnapshotView>(std::move(snap), true);

@@ -4,6 +4,12 @@
 // the identities it needs straight from the store, so a revocation committed a moment ago is
 // already in force. When the store cannot be read and the last contact is older than
 // max_staleness, lookups report `unavailable` and governed mail tempfails.
+//
+// With a store that pushes its changes (PostgreSQL NOTIFY; registry/change_feed.hpp), the
+// control plane announces each new generation as it arrives, and eom_view() compares the
+// snapshot with the newest announced generation instead of asking the store on every message:
+// a shared store is a network round trip away. A snapshot still being rebuilt is never trusted
+// past a generation already announced: those messages read the store directly.
 #pragma once
 
 #include <atomic>
@@ -26,6 +32,11 @@ class RegistryCache {
   bool load(std::string* error);
   // One watcher step: rebuilds the snapshot if the generation moved. Throws nothing.
   void poll(std::string* error);
+  // The change feed: a generation the store announced, and whether the feed is connected.
+  // While it is, end of message trusts announcements instead of reading the generation.
+  void announce(std::uint64_t generation);
+  void set_pushed(bool connected) { pushed_.store(connected); }
+  const std::string& url() const { return url_; }
 
   std::shared_ptr<const registry::Snapshot> snapshot() const { return snapshot_.load(); }
   bool fresh() const;
@@ -62,6 +73,8 @@ class RegistryCache {
   std::atomic<std::shared_ptr<const registry::Snapshot>> snapshot_;
   std::atomic<std::int64_t> last_contact_ms_{0};  // steady clock; 0 = never
   std::atomic<std::uint64_t> store_errors_{0};
+  std::atomic<std::uint64_t> announced_{0};  // newest generation the store is known to have
+  std::atomic<bool> pushed_{false};
 
   std::unique_ptr<registry::Store> watch_store_;  // watcher thread only
   std::mutex eom_mutex_;                          // guards eom_store_: one SQLite connection

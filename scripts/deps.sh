@@ -14,6 +14,8 @@ PACKAGES=(
   # tests and demo: real MTAs and their tools
   postfix swaks miltertest sasl2-bin libsasl2-modules m4 libwrap0 iproute2 util-linux
   sqlite3 jq procps
+  # the shared store's tests: a private PostgreSQL 15 cluster per test (tests/pg/cluster.sh)
+  postgresql-15 postgresql-client-15
   # report test: renders the HTML report headless (tests/report)
   chromium
   # independent implementations the interop tests compare against; libFuzzer toolchain
@@ -28,6 +30,10 @@ if ((${#missing[@]})); then
   echo "agentgate: installing ${missing[*]}"
   # Postfix must not configure itself as the system MTA: the tests run private instances.
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  # Nor may PostgreSQL create and start a system cluster: the tests initdb their own.
+  mkdir -p /etc/postgresql-common
+  [[ -e /etc/postgresql-common/createcluster.conf ]] ||
+    echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.conf
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
