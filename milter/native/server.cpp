@@ -24,8 +24,11 @@ namespace {
 constexpr size_t kReadSize = 64 * 1024;
 constexpr int kMaxEvents = 64;
 constexpr int kAcceptsPerWakeup = 32;  // then let the other loops take their share
-char listen_tag;                       // epoll_event.data.ptr of the listening socket
-char wake_tag;                         // ... of the loop's eventfd
+// Out of descriptors: stop watching the listener this long, instead of spinning on it.
+constexpr std::chrono::milliseconds kAcceptPause{100};
+using Clock = std::chrono::steady_clock;
+char listen_tag;  // epoll_event.data.ptr of the listening socket
+char wake_tag;    // ... of the loop's eventfd
 
 [[noreturn]] void throw_errno(const char* what) {
   throw std::system_error(errno, std::generic_category(), what);
@@ -42,6 +45,7 @@ struct Client {
   Client(int f, const FilterSteps& steps) : fd(f), conn(steps) {}
   int fd;
   Connection conn;
+  Clock::time_point last_read = Clock::now();
   size_t written = 0;    // of conn.output()
   bool closing = false;  // close once the output is written
   bool waiting_out = false;
@@ -50,7 +54,8 @@ struct Client {
 }  // namespace
 
 struct NativeServer::Loop {
-  Loop(int listen, const FilterSteps& s, bool tcp_) : listen_fd(listen), steps(s), tcp(tcp_) {
+  Loop(int listen, const FilterSteps& s, bool tcp_, std::chrono::milliseconds idle)
+      : listen_fd(listen), steps(s), tcp(tcp_), idle_timeout(idle) {
     epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     if (epoll_fd < 0) throw_errno("epoll_create1");
     event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -82,9 +87,22 @@ struct NativeServer::Loop {
 
   void run(const std::atomic<bool>& stopping) {
     epoll_event events[kMaxEvents];
+    // Wake at least this often to close idle connections and resume a paused listener.
+    auto tick = std::min<std::chrono::milliseconds>(idle_timeout, std::chrono::seconds(1));
+    auto next_sweep = Clock::now() + tick;
     while (!stopping.load()) {
-      int n = epoll_wait(epoll_fd, events, kMaxEvents, -1);
+      auto timeout = accept_paused ? kAcceptPause : tick;
+      int n = epoll_wait(epoll_fd, events, kMaxEvents, static_cast<int>(timeout.count()));
       if (n < 0 && errno != EINTR) break;
+      auto now = Clock::now();
+      if (accept_paused && now >= resume_accept) {
+        watch(listen_fd, EPOLLIN | EPOLLEXCLUSIVE, &listen_tag);
+        accept_paused = false;
+      }
+      if (now >= next_sweep) {
+        close_idle(now);
+        next_sweep = now + tick;
+      }
       for (int i = 0; i < n; ++i) {
         void* tag = events[i].data.ptr;
         if (tag == &listen_tag) {
@@ -102,7 +120,13 @@ struct NativeServer::Loop {
       int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EINTR || errno == ECONNABORTED) continue;
-        return;  // EAGAIN: another loop took it; EMFILE and the like: retried on next wakeup
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+          // The connection stays in the backlog; listening on would wake this loop at once.
+          epoll_ctl(epoll_fd, EPOLL_CTL_DEL, listen_fd, nullptr);
+          accept_paused = true;
+          resume_accept = Clock::now() + kAcceptPause;
+        }
+        return;  // EAGAIN: another loop took it
       }
       if (tcp) {
         int on = 1;
@@ -130,6 +154,7 @@ struct NativeServer::Loop {
     ssize_t n = read(c->fd, buffer.get(), kReadSize);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
     if (n <= 0) return drop(c);  // EOF or error: the MTA is gone
+    c->last_read = Clock::now();
     if (!c->conn.feed(std::string_view(buffer.get(), static_cast<size_t>(n)))) c->closing = true;
     flush(c);
   }
@@ -172,6 +197,14 @@ struct NativeServer::Loop {
     clients.erase(fd);
   }
 
+  // Closes connections the MTA left silent past the idle timeout, as libmilter does.
+  void close_idle(Clock::time_point now) {
+    std::vector<Client*> idle;
+    for (auto& entry : clients)
+      if (now - entry.second->last_read > idle_timeout) idle.push_back(entry.second.get());
+    for (auto* c : idle) drop(c);
+  }
+
   void drop_all() {
     for (auto& entry : clients) {
       entry.second->conn.end();
@@ -183,17 +216,21 @@ struct NativeServer::Loop {
   int listen_fd;
   const FilterSteps& steps;
   bool tcp;
+  std::chrono::milliseconds idle_timeout;
+  bool accept_paused = false;
+  Clock::time_point resume_accept{};
   int epoll_fd = -1;
   int event_fd = -1;
   std::unique_ptr<char[]> buffer{new char[kReadSize]};
   std::unordered_map<int, std::unique_ptr<Client>> clients;
 };
 
-NativeServer::NativeServer(int listen_fd, unsigned threads, const FilterSteps& steps)
-    : listen_fd_(listen_fd), steps_(steps) {
+NativeServer::NativeServer(int listen_fd, unsigned threads, const FilterSteps& steps,
+                           std::chrono::milliseconds idle_timeout)
+    : listen_fd_(listen_fd), steps_(steps), idle_timeout_(idle_timeout) {
   bool tcp = is_tcp(listen_fd);
   for (unsigned i = 0; i < std::max(1u, threads); ++i)
-    loops_.push_back(std::make_unique<Loop>(listen_fd_, steps_, tcp));
+    loops_.push_back(std::make_unique<Loop>(listen_fd_, steps_, tcp, idle_timeout_));
 }
 
 NativeServer::~NativeServer() = default;

@@ -1,11 +1,14 @@
 // The native milter engine's I/O: N event-loop threads, each with its own epoll, accepting from
 // one shared listening socket (EPOLLEXCLUSIVE spreads the accepts) and keeping each connection
 // on the loop that accepted it. Per readiness: one large read, every complete packet processed,
-// the replies written in one write. Filter steps run inline on the loop thread.
+// the replies written in one write. Filter steps run inline on the loop thread. A connection
+// idle past the idle timeout is closed; when accept() runs out of descriptors the loop stops
+// watching the listener for a moment instead of spinning on it.
 // It never closes the listening socket (the caller owns it) and never throws out of run().
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,10 +19,14 @@ namespace agentgate::milter::native {
 
 class NativeServer {
  public:
+  // libmilter's default: an MTA connection silent this long is closed (its session aborted).
+  static constexpr std::chrono::milliseconds kIdleTimeout{7210 * 1000};
+
   // listen_fd: listening, non-blocking (see open_native_listener). threads: event loops (>= 1).
   // Throws std::system_error if an epoll or eventfd cannot be created.
   NativeServer(int listen_fd, unsigned threads = 2,
-               const FilterSteps& steps = default_filter_steps());
+               const FilterSteps& steps = default_filter_steps(),
+               std::chrono::milliseconds idle_timeout = kIdleTimeout);
   ~NativeServer();
   NativeServer(const NativeServer&) = delete;
   NativeServer& operator=(const NativeServer&) = delete;
@@ -35,6 +42,7 @@ class NativeServer {
  private:
   int listen_fd_;
   FilterSteps steps_;
+  std::chrono::milliseconds idle_timeout_;
   std::atomic<bool> stopping_{false};
   std::vector<std::unique_ptr<Loop>> loops_;
 };

@@ -3,17 +3,22 @@
 // concurrent connections with two loops, and stop() ends run() promptly, closing open sessions.
 #include <libmilter/mfapi.h>
 #include <libmilter/mfdef.h>
+#include <poll.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <doctest/doctest.h>
 
@@ -153,6 +158,88 @@ TEST_CASE("a two-loop NativeServer answers concurrent MTA connections and stop()
   }
   close(listen_fd);
   std::filesystem::remove_all(dir_template);
+}
+
+// A listening server on a fresh unix socket, run on its own thread for the test's lifetime.
+struct RunningServer {
+  explicit RunningServer(std::chrono::milliseconds idle, unsigned loops = 1) {
+    REQUIRE(mkdtemp(dir) != nullptr);
+    path = std::string(dir) + "/milter.sock";
+    listen_fd = open_native_listener("unix:" + path);
+    server = std::make_unique<NativeServer>(listen_fd, loops, kSteps, idle);
+    runner = std::thread([this] { server->run(); });
+  }
+  ~RunningServer() {
+    server->stop();
+    runner.join();
+    server.reset();
+    close(listen_fd);
+    std::filesystem::remove_all(dir);
+  }
+  char dir[32] = "/tmp/agentgate-native-XXXXXX";
+  std::string path;
+  int listen_fd = -1;
+  std::unique_ptr<NativeServer> server;
+  std::thread runner;
+};
+
+// True when fd reports EOF (the server closed it) within `wait`.
+bool closed_within(int fd, std::chrono::milliseconds wait) {
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, static_cast<int>(wait.count())) != 1) return false;
+  char c;
+  return read(fd, &c, 1) == 0;
+}
+
+double process_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
+}
+
+TEST_CASE("a connection the MTA leaves silent past the idle timeout is closed, its session ended") {
+  closes = 0;
+  RunningServer s(std::chrono::milliseconds(200));
+  int fd = dial(s.path);
+  std::string optneg_reply;
+  append_optneg(optneg_reply, {6, SMFIF_ADDHDRS, SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_HDR}, {});
+  CHECK(exchange(fd, packet('O', "\0\0\0\6\0\0\1\xff\0\x1f\xff\xff"s), optneg_reply.size()) ==
+        optneg_reply);
+  CHECK(closed_within(fd, std::chrono::seconds(10)));
+  close(fd);
+  CHECK(closes == 1);
+}
+
+TEST_CASE("out of descriptors, the loop pauses accepting instead of spinning, then accepts") {
+  closes = 0;
+  RunningServer s(NativeServer::kIdleTimeout);
+  rlimit saved{};
+  REQUIRE(getrlimit(RLIMIT_NOFILE, &saved) == 0);
+  // Leave exactly one free descriptor: the client's socket takes it, so accept4 gets EMFILE.
+  int highest = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd"))
+    highest = std::max(highest, std::stoi(e.path().filename().string()));
+  rlimit tight = saved;
+  tight.rlim_cur = static_cast<rlim_t>(highest) + 8;
+  REQUIRE(setrlimit(RLIMIT_NOFILE, &tight) == 0);
+  std::vector<int> fillers;
+  for (int f; (f = dup(0)) >= 0;) fillers.push_back(f);
+  REQUIRE(!fillers.empty());
+  close(fillers.back());
+  fillers.pop_back();
+  int fd = dial(s.path);
+  double before = process_cpu_seconds();
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  double busy = process_cpu_seconds() - before;
+  for (int f : fillers) close(f);
+  REQUIRE(setrlimit(RLIMIT_NOFILE, &saved) == 0);
+  CHECK(busy < 0.05);  // a spinning loop burns most of the 500 ms
+  // With descriptors back, the waiting connection is served.
+  std::string optneg_reply;
+  append_optneg(optneg_reply, {6, SMFIF_ADDHDRS, SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_HDR}, {});
+  CHECK(exchange(fd, packet('O', "\0\0\0\6\0\0\1\xff\0\x1f\xff\xff"s), optneg_reply.size()) ==
+        optneg_reply);
+  close(fd);
 }
 
 }  // namespace
