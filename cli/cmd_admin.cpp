@@ -8,6 +8,7 @@
 #include "cli/commands.hpp"
 #include "cli/context.hpp"
 #include "registry/audit.hpp"
+#include "registry/store.hpp"
 
 namespace agentgate::cli {
 
@@ -31,15 +32,17 @@ void add_admin_commands(CLI::App& app, Context& ctx) {
           registry::append_audit(tx, {who.name,
                                       who.os_user,
                                       "store.migrate",
-                                      url,
+                                      registry::redact_store_url(url),
                                       {{"schema_version", version}, {"applied", applied}}});
         });
       }
       if (ctx.json)
-        ctx.print_json({{"store", url}, {"schema_version", version}, {"applied", applied}});
+        ctx.print_json({{"store", registry::redact_store_url(url)},
+                        {"schema_version", version},
+                        {"applied", applied}});
       else
-        fmt::print("store {}: schema version {} ({} migration{} applied)\n", url, version, applied,
-                   applied == 1 ? "" : "s");
+        fmt::print("store {}: schema version {} ({} migration{} applied)\n",
+                   registry::redact_store_url(url), version, applied, applied == 1 ? "" : "s");
       return kOk;
     };
   });
@@ -60,11 +63,12 @@ void add_admin_commands(CLI::App& app, Context& ctx) {
       const auto& c = ctx.config();
       if (ctx.json) {
         ctx.print_json({{"source", c.source},
-                        {"store", c.store.url},
+                        {"store", registry::redact_store_url(c.store.url)},
                         {"mode", c.policy.mode == common::Mode::enforce ? "enforce" : "monitor"},
                         {"agent_domains", c.policy.agent_domains}});
       } else {
-        fmt::print("{}: OK (store {}, mode {}, {} agent domain(s))\n", c.source, c.store.url,
+        fmt::print("{}: OK (store {}, mode {}, {} agent domain(s))\n", c.source,
+                   registry::redact_store_url(c.store.url),
                    c.policy.mode == common::Mode::enforce ? "enforce" : "monitor",
                    c.policy.agent_domains.size());
       }

@@ -22,6 +22,7 @@
 #include "milter/native/server.hpp"
 #include "milter/runtime.hpp"
 #include "milter/socket.hpp"
+#include "registry/store.hpp"
 
 namespace agentgate::milter {
 namespace {
@@ -141,7 +142,7 @@ int serve(const std::string& config_path, bool foreground) {
 
     log_info(fmt::format("agentgated {} ready on {} (engine {}, store {}, generation {}, mode {})",
                          AGENTGATE_VERSION, config->milter.socket, config->milter.engine,
-                         config->store.url,
+                         registry::redact_store_url(config->store.url),
                          rt.registry.snapshot() ? rt.registry.snapshot()->generation() : 0,
                          config->policy.mode == policy::Mode::enforce ? "enforce" : "monitor"));
     ready.report("");
@@ -199,7 +200,8 @@ int main(int argc, char** argv) {
     try {
       auto c = common::load_config(config_path);
       fmt::print("{}: OK (milter {}, store {}, mode {})\n", config_path, c.milter.socket,
-                 c.store.url, c.policy.mode == policy::Mode::enforce ? "enforce" : "monitor");
+                 registry::redact_store_url(c.store.url),
+                 c.policy.mode == policy::Mode::enforce ? "enforce" : "monitor");
       return 0;
     } catch (const std::exception& e) {
       std::cerr << "agentgated: " << e.what() << "\n";

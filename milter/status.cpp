@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "common/timefmt.hpp"
+#include "registry/store.hpp"
 
 namespace agentgate::milter {
 namespace {
@@ -23,15 +24,6 @@ double uptime_seconds(const Runtime& rt) {
 }
 
 }  // namespace
-
-std::string redact_url(const std::string& url) {
-  auto scheme = url.find("://");
-  auto at = url.find('@');
-  if (scheme == std::string::npos || at == std::string::npos || at < scheme) return url;
-  auto colon = url.find(':', scheme + 3);
-  if (colon == std::string::npos || colon > at) return url;
-  return url.substr(0, colon + 1) + "***" + url.substr(at);
-}
 
 nlohmann::json status_json(const Runtime& rt, const std::string& config_path) {
   auto cfg = rt.config.load();
@@ -59,7 +51,7 @@ nlohmann::json status_json(const Runtime& rt, const std::string& config_path) {
         {"age_ms", rt.registry.age_ms()},
         {"fresh", rt.registry.fresh()}}},
       {"store",
-       {{"url", redact_url(cfg->store.url)},
+       {{"url", registry::redact_store_url(cfg->store.url)},
         {"healthy", rt.registry.fresh()},
         {"errors", rt.registry.store_errors()}}},
       {"events", {{"path", rt.events.path()}, {"write_errors", m.event_write_errors()}}},

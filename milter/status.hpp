@@ -13,7 +13,4 @@ namespace agentgate::milter {
 nlohmann::json status_json(const Runtime& rt, const std::string& config_path);
 std::string prometheus_text(const Runtime& rt);
 
-// A store URL without its password ("postgresql://u:secret@h/db" -> "postgresql://u:***@h/db").
-std::string redact_url(const std::string& url);
-
 }  // namespace agentgate::milter

@@ -1,6 +1,8 @@
 // URL dispatch to a Store backend.
 #include <stdexcept>
 
+#include "registry/pg_db.hpp"
+#include "registry/pg_store.hpp"
 #include "registry/sqlite_store.hpp"
 #include "registry/store.hpp"
 
@@ -14,8 +16,13 @@ std::unique_ptr<Store> open_store(const std::string& url, bool create) {
     return open_sqlite_store(path, create);
   }
   if (url.starts_with("postgresql://") || url.starts_with("postgres://"))
-    throw StoreError("store url '" + url + "': the PostgreSQL backend is not built yet");
+    return open_pg_store(url, create);
   throw std::invalid_argument("store url '" + url + "' must start with sqlite:// or postgresql://");
+}
+
+std::string redact_store_url(const std::string& url) {
+  if (url.starts_with("sqlite://")) return url;  // a path: no secrets
+  return pg::redact_url(url);
 }
 
 }  // namespace agentgate::registry

@@ -12,6 +12,7 @@
 #include "common/timefmt.hpp"
 #include "policy/digest.hpp"
 #include "registry/codec.hpp"
+#include "registry/row_codec.hpp"
 #include "registry/sqlite_db.hpp"
 #include "registry/sqlite_quarantine.hpp"
 #include "registry/sqlite_schema.hpp"
@@ -21,75 +22,6 @@ namespace {
 
 using policy::Identity;
 using sqlite::Stmt;
-
-constexpr const char* kIdentityColumns =
-    "id, inbox, status, purpose, business_owner, system_owner, requester, ig_reviewer, actions, "
-    "principals, targets, accept_from, grant_issuers, expires_at, revocation_trigger, "
-    "credential_type, created_at, updated_at, round, renewal_expires_at, status_reason";
-
-Identity read_identity(const Stmt& s) {
-  Identity i;
-  i.id = s.text(0);
-  i.inbox = s.text(1);
-  auto status = policy::parse_status(s.text(2));
-  if (!status)
-    throw StoreError(fmt::format("corrupt status '{}' for identity {}", s.text(2), i.id));
-  i.status = *status;
-  i.purpose = s.text(3);
-  i.business_owner = s.text(4);
-  i.system_owner = s.text(5);
-  i.requester = s.text(6);
-  i.ig_reviewer = s.text(7);
-  i.actions = policy::CapabilitySet::from_bits(static_cast<std::uint8_t>(s.integer(8)));
-  i.principals = split_lines(s.text(9));
-  i.targets = decode_targets(s.text(10));
-  i.accept_from = split_lines(s.text(11));
-  i.grant_issuers = split_lines(s.text(12));
-  i.expires_at = from_secs(s.integer(13));
-  i.revocation_trigger = s.text(14);
-  i.credential_type = s.text(15);
-  i.created_at = from_secs(s.integer(16));
-  i.updated_at = from_secs(s.integer(17));
-  i.round = static_cast<int>(s.integer(18));
-  if (!s.is_null(19)) i.renewal_expires_at = from_secs(s.integer(19));
-  i.status_reason = s.text(20);
-  return i;
-}
-
-constexpr const char* kGrantColumns =
-    "id, identity_id, task_id, purpose, actions, targets, public_key, issued_by, issued_at, "
-    "expires_at, max_messages, max_recipients, revoked, revoked_at, revoked_by, revoke_reason, "
-    "messages_used, recipients_used";
-
-policy::Grant read_grant(const Stmt& s) {
-  policy::Grant g;
-  g.id = s.text(0);
-  g.identity_id = s.text(1);
-  g.task_id = s.text(2);
-  g.purpose = s.text(3);
-  g.actions = policy::CapabilitySet::from_bits(static_cast<std::uint8_t>(s.integer(4)));
-  g.targets = decode_targets(s.text(5));
-  auto key = policy::base64url_decode(s.text(6));
-  if (!key) throw StoreError("corrupt public key for grant " + g.id);
-  g.public_key = *key;
-  g.issued_by = s.text(7);
-  g.issued_at = from_secs(s.integer(8));
-  g.expires_at = from_secs(s.integer(9));
-  if (!s.is_null(10)) g.max_messages = s.integer(10);
-  if (!s.is_null(11)) g.max_recipients = s.integer(11);
-  g.revoked = s.integer(12) != 0;
-  g.revoked_at = from_secs(s.integer(13));
-  g.revoked_by = s.text(14);
-  g.revoke_reason = s.text(15);
-  g.messages_used = s.integer(16);
-  g.recipients_used = s.integer(17);
-  return g;
-}
-
-AuditRecord read_audit(const Stmt& s) {
-  return {s.integer(0), s.text(1), s.text(2), s.text(3), s.text(4),
-          s.text(5),    s.text(6), s.text(7), s.text(8)};
-}
 
 class SqliteTx final : public StoreTx {
  public:
@@ -202,9 +134,7 @@ class SqliteTx final : public StoreTx {
   }
 
   std::optional<AuditRecord> last_audit() override {
-    Stmt s(db_,
-           "SELECT seq, at, actor, os_user, action, subject, details, prev_hash, hash FROM audit "
-           "ORDER BY seq DESC LIMIT 1");
+    Stmt s(db_, fmt::format("SELECT {} FROM audit ORDER BY seq DESC LIMIT 1", kAuditColumns));
     if (!s.step()) return std::nullopt;
     return read_audit(s);
   }
@@ -419,9 +349,7 @@ class SqliteStore final : public Store {
 
   std::vector<AuditRecord> audit_records(std::int64_t from_seq) override {
     require_schema();
-    Stmt s(db_,
-           "SELECT seq, at, actor, os_user, action, subject, details, prev_hash, hash FROM audit "
-           "WHERE seq >= ?1 ORDER BY seq");
+    Stmt s(db_, fmt::format("SELECT {} FROM audit WHERE seq >= ?1 ORDER BY seq", kAuditColumns));
     s.bind(1, from_seq);
     std::vector<AuditRecord> out;
     while (s.step()) out.push_back(read_audit(s));

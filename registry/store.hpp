@@ -131,4 +131,7 @@ class Store {
 // With create=false a missing database is a StoreError ("run agentgatectl init").
 std::unique_ptr<Store> open_store(const std::string& url, bool create = false);
 
+// The URL with any password replaced by ***: what logs, status and audit records may show.
+std::string redact_store_url(const std::string& url);
+
 }  // namespace agentgate::registry

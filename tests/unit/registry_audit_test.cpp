@@ -1,22 +1,26 @@
-// The audit chain (SPEC section 3): records appended through the SQLite store verify, and any
-// edit made behind the store's back (a field, a link, a deleted record) is reported at the first
-// record that no longer verifies. Tampering goes through the sqlite3 C API, as an attacker would.
-#include <sqlite3.h>
-
+// The audit chain (SPEC section 3): records appended through the store verify, and any edit
+// made behind the store's back (a field, a link, a deleted record) is reported at the first
+// record that no longer verifies. Tampering goes through the database's own client library
+// (sqlite3 C API or libpq), as an attacker would; the tamper SQL is valid on both backends.
+// Concurrent writers on separate connections never fork the chain.
+#include <latch>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <doctest/doctest.h>
 
 #include "policy/digest.hpp"
 #include "registry/audit.hpp"
 #include "registry/store.hpp"
+#include "store_support.hpp"
 #include "test_support.hpp"
 
 namespace agentgate::registry {
 namespace {
 
-using agentgate::testing::TempDir;
+using agentgate::testing::FreshStore;
 
 AuditRecord sample_record() {
   AuditRecord r;
@@ -78,9 +82,8 @@ TEST_CASE("audit: the hash is SHA-256 of the canonical form and covers every fie
 }
 
 struct Chain {
-  TempDir dir;
-  std::string path = dir.file("registry.db");
-  std::unique_ptr<Store> store = open_store("sqlite://" + path, true);
+  FreshStore db;
+  std::unique_ptr<Store> store = open_store(db.url(), true);
 
   Chain() { store->migrate(); }
   AuditRecord append(const std::string& action, const std::string& subject) {
@@ -90,16 +93,7 @@ struct Chain {
     });
     return out;
   }
-  void tamper(const std::string& sql) {
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
-    char* err = nullptr;
-    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-    std::string msg = err ? err : "";
-    sqlite3_free(err);
-    sqlite3_close(db);
-    REQUIRE_MESSAGE(rc == SQLITE_OK, msg);
-  }
+  void tamper(const std::string& sql) { REQUIRE_NOTHROW(db.exec_sql(sql)); }
   ChainCheck verify() { return verify_audit_chain(store->audit_records(1)); }
 };
 
@@ -182,6 +176,35 @@ TEST_CASE("audit: a consistent rewrite of one record still breaks the next link"
   CHECK_FALSE(check.ok);
   CHECK(check.first_bad_seq == 3);
   CHECK(check.problem.find("prev_hash") != std::string::npos);
+}
+
+TEST_CASE("audit: concurrent writers on separate connections never fork the chain") {
+  Chain c;
+  constexpr int kWriters = 4, kEach = 5;
+  std::vector<std::unique_ptr<Store>> stores;
+  for (int k = 0; k < kWriters; ++k) stores.push_back(open_store(c.db.url()));
+  std::latch start(kWriters);
+  std::vector<std::string> errors(kWriters);
+  std::vector<std::thread> threads;
+  for (int k = 0; k < kWriters; ++k)
+    threads.emplace_back([&, k] {
+      auto i = static_cast<size_t>(k);
+      start.arrive_and_wait();
+      try {
+        for (int n = 0; n < kEach; ++n)
+          stores[i]->write([&](StoreTx& tx) {
+            append_audit(tx, {"bob", "root", "identity.approve", "w" + std::to_string(k), {}});
+          });
+      } catch (const std::exception& e) {
+        errors[i] = e.what();
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (const auto& e : errors) CHECK_MESSAGE(e.empty(), e);
+  const ChainCheck check = c.verify();
+  CHECK(check.ok);
+  CHECK(check.records == kWriters * kEach);
+  CHECK(c.store->generation() == static_cast<std::uint64_t>(kWriters * kEach));
 }
 
 TEST_CASE("audit: verify_audit_chain on hand-built chains") {

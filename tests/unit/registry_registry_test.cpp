@@ -1,4 +1,5 @@
-// The Registry service: governance rules applied against a real SQLite store. Each successful
+// The Registry service: governance rules applied against a real store (the backend
+// store_support.hpp selects). Each successful
 // operation persists the identity and exactly one audit record naming the action; a refusal
 // writes nothing at all (no identity change, no audit record, no generation bump).
 #include <functional>
@@ -11,6 +12,7 @@
 #include "common/timefmt.hpp"
 #include "registry/audit.hpp"
 #include "registry/registry.hpp"
+#include "store_support.hpp"
 #include "test_support.hpp"
 
 namespace agentgate::registry {
@@ -39,8 +41,8 @@ Identity draft(std::string id = "helpdesk-bot", std::string inbox = "helpdesk@ag
 }
 
 struct Fixture {
-  TempDir dir;
-  std::unique_ptr<Store> store = open_store("sqlite://" + dir.file("registry.db"), true);
+  FreshStore db;
+  std::unique_ptr<Store> store = open_store(db.url(), true);
   Registry registry{*store, governance_rules()};
   Fixture() { store->migrate(); }
 

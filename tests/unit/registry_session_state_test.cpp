@@ -1,14 +1,22 @@
 // Per-message session state in the store: spending a proof charges the grant's quotas once,
 // an identical retry is free, another message with the same jti is a replay, an exhausted
 // grant refuses without charging, and the conversation ledger answers only what it recorded.
+// The same holds when gateways race on separate connections. Runs against the backend
+// store_support.hpp selects.
+#include <algorithm>
 #include <chrono>
+#include <latch>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include "common/timefmt.hpp"
 #include "registry/store.hpp"
+#include "store_support.hpp"
 #include "test_support.hpp"
 
 namespace agentgate::registry {
@@ -17,8 +25,8 @@ namespace {
 using namespace agentgate::testing;
 
 struct Fixture {
-  TempDir dir;
-  std::unique_ptr<Store> store = open_store("sqlite://" + dir.file("registry.db"), true);
+  FreshStore db;
+  std::unique_ptr<Store> store = open_store(db.url(), true);
   policy::Time later = common::now_seconds() + std::chrono::minutes(5);
   Fixture() {
     store->migrate();
@@ -84,6 +92,72 @@ TEST_CASE("session state: the ledger answers for the inbox and message it record
   f.store->record_received("bot@agents.test", "<old@x>", {"a@x.test"},
                            common::now_seconds() - std::chrono::seconds(1));
   CHECK_FALSE(f.store->find_received("bot@agents.test", "<old@x>"));
+  SUBCASE("recording the same message again replaces its participants") {
+    f.store->record_received("bot@agents.test", "<m1@x>", {"c@x.test"}, f.later);
+    CHECK(f.store->find_received("bot@agents.test", "<m1@x>") ==
+          std::vector<std::string>{"c@x.test"});
+  }
+}
+
+// Each racer has its own connection, as separate gateways do; a latch starts them together.
+template <typename Spend>
+std::vector<ProofSpend> race(const std::string& url, int racers, Spend spend) {
+  std::vector<std::unique_ptr<Store>> stores;
+  for (int k = 0; k < racers; ++k) stores.push_back(open_store(url));
+  std::vector<ProofSpend> out(static_cast<size_t>(racers));
+  std::vector<std::string> errors(static_cast<size_t>(racers));
+  std::latch start(racers);
+  std::vector<std::thread> threads;
+  for (int k = 0; k < racers; ++k)
+    threads.emplace_back([&, k] {
+      auto i = static_cast<size_t>(k);
+      start.arrive_and_wait();
+      try {
+        out[i] = spend(*stores[i], k);
+      } catch (const std::exception& e) {
+        errors[i] = e.what();
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (const auto& e : errors) REQUIRE_MESSAGE(e.empty(), e);
+  return out;
+}
+
+long count(const std::vector<ProofSpend>& v, ProofSpend want) {
+  return std::count(v.begin(), v.end(), want);
+}
+
+TEST_CASE("session state: concurrent spends on separate connections never overspend") {
+  Fixture f;
+  const std::string grant = "g-00000000000000000001";  // max_messages 2, max_recipients 3
+  SUBCASE("the last units of quota: exactly as many spent as the quota allows") {
+    for (int round = 0; round < 3; ++round) {
+      CAPTURE(round);
+      auto outcomes = race(f.db.url(), 6, [&](Store& s, int k) {
+        return s.spend_proof(fmt::format("r{}-j{}", round, k), grant, "d", f.later, 1);
+      });
+      CHECK(count(outcomes, ProofSpend::spent) == (round == 0 ? 2 : 0));
+      CHECK(count(outcomes, ProofSpend::exhausted) == (round == 0 ? 4 : 6));
+    }
+    CHECK(f.grant().messages_used == 2);
+    CHECK(f.grant().recipients_used == 2);
+  }
+  SUBCASE("the same jti with different digests: one spent, the others replayed") {
+    auto outcomes = race(f.db.url(), 4, [&](Store& s, int k) {
+      return s.spend_proof("shared-jti", grant, fmt::format("digest-{}", k), f.later, 1);
+    });
+    CHECK(count(outcomes, ProofSpend::spent) == 1);
+    CHECK(count(outcomes, ProofSpend::replayed) == 3);
+    CHECK(f.grant().messages_used == 1);
+  }
+  SUBCASE("the same jti and digest: one spent, the others identical retries, counted once") {
+    auto outcomes = race(f.db.url(), 4, [&](Store& s, int) {
+      return s.spend_proof("retried-jti", grant, "same-digest", f.later, 1);
+    });
+    CHECK(count(outcomes, ProofSpend::spent) == 1);
+    CHECK(count(outcomes, ProofSpend::identical_retry) == 3);
+    CHECK(f.grant().messages_used == 1);
+  }
 }
 
 }  // namespace

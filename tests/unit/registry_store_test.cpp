@@ -1,6 +1,8 @@
-// The SQLite Store backend: schema migration, the generation counter and its transaction rules,
+// The Store backends: schema migration, the generation counter and its transaction rules,
 // identity persistence of every field, and the lookups governance relies on (agent names, live
-// inboxes and principals).
+// inboxes and principals). "store:" cases run against the backend store_support.hpp selects
+// (SQLite, or PostgreSQL under ctest -R unit_pg); "sqlite store:" cases are about the SQLite
+// file itself and run only there.
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -10,6 +12,7 @@
 #include <doctest/doctest.h>
 
 #include "registry/store.hpp"
+#include "store_support.hpp"
 #include "test_support.hpp"
 
 namespace agentgate::registry {
@@ -21,8 +24,8 @@ using policy::Identity;
 using policy::Status;
 
 struct Fixture {
-  TempDir dir;
-  std::string url = "sqlite://" + dir.file("registry.db");
+  FreshStore db;
+  std::string url = db.url();
   std::unique_ptr<Store> store = open_store(url, true);
   Fixture() { store->migrate(); }
   void put(const Identity& i) {
@@ -45,9 +48,9 @@ Identity with(std::string id, std::string inbox, std::string principal, Status s
   return i;
 }
 
-TEST_CASE("sqlite store: init migrates once and is idempotent") {
-  TempDir dir;
-  auto store = open_store("sqlite://" + dir.file("r.db"), true);
+TEST_CASE("store: init migrates once and is idempotent") {
+  FreshStore db;
+  auto store = open_store(db.url(), true);
   CHECK(store->schema_version() == 0);
   const int latest = store->migrate();  // every migration, in one go
   CHECK(latest >= 2);
@@ -56,46 +59,51 @@ TEST_CASE("sqlite store: init migrates once and is idempotent") {
   CHECK(store->schema_version() == latest);
   CHECK(store->generation() == 0);
   SUBCASE("a second connection sees the same schema and migrates nothing") {
-    auto again = open_store("sqlite://" + dir.file("r.db"), false);
+    auto again = open_store(db.url(), false);
     CHECK(again->schema_version() == latest);
     CHECK(again->migrate() == 0);
   }
 }
 
-TEST_CASE("sqlite store: an uninitialised or missing store is a StoreError, never empty") {
-  TempDir dir;
-  SUBCASE("a missing file opened without create") {
-    CHECK_THROWS_AS(open_store("sqlite://" + dir.file("missing.db"), false), StoreError);
-  }
-  SUBCASE("a fresh file has schema version 0 and refuses every data call") {
-    auto store = open_store("sqlite://" + dir.file("fresh.db"), true);
+TEST_CASE("store: an uninitialised store refuses every data call with a StoreError, never empty") {
+  FreshStore db;
+  { auto create = open_store(db.url(), true); }  // SQLite: creates the empty file
+  for (bool create : {true, false}) {
+    CAPTURE(create);
+    auto store = open_store(db.url(), create);
     CHECK(store->schema_version() == 0);
-    CHECK_THROWS_AS(store->generation(), StoreError);
+    CHECK_THROWS_WITH_AS(store->generation(), doctest::Contains("agentgatectl init"), StoreError);
     CHECK_THROWS_AS(store->load_registry(), StoreError);
     CHECK_THROWS_AS(store->audit_records(1), StoreError);
     CHECK_THROWS_AS(store->write([](StoreTx&) {}), StoreError);
     CHECK_THROWS_AS(store->read([](StoreTx&) {}), StoreError);
     CHECK_THROWS_AS(store->list_identities({}), StoreError);
-  }
-  SUBCASE("an existing empty file opened without create") {
-    { auto create = open_store("sqlite://" + dir.file("empty.db"), true); }
-    auto store = open_store("sqlite://" + dir.file("empty.db"), false);
+    CHECK_THROWS_AS(store->spend_proof("j", "g", "d", kNow, 1), StoreError);
+    CHECK_THROWS_AS(store->find_received("a@b", "<m@x>"), StoreError);
     CHECK(store->schema_version() == 0);
-    CHECK_THROWS_AS(store->generation(), StoreError);
+  }
+}
+
+TEST_CASE("sqlite store: a missing file or directory is a StoreError") {
+  TempDir dir;
+  SUBCASE("a missing file opened without create") {
+    CHECK_THROWS_AS(open_store("sqlite://" + dir.file("missing.db"), false), StoreError);
   }
   SUBCASE("a directory that does not exist") {
     CHECK_THROWS_AS(open_store("sqlite://" + dir.file("no/such/dir/r.db"), true), StoreError);
   }
 }
 
-TEST_CASE("sqlite store: open_store dispatches on the URL scheme") {
+TEST_CASE("store: open_store dispatches on the URL scheme") {
   CHECK_THROWS_AS(open_store("sqlite://", true), std::invalid_argument);
   CHECK_THROWS_AS(open_store("mysql://db", true), std::invalid_argument);
   CHECK_THROWS_AS(open_store("/var/lib/agentgate/registry.db", true), std::invalid_argument);
-  CHECK_THROWS_AS(open_store("postgresql://localhost/agentgate", false), StoreError);
+  // port 1: nothing listens there, so the PostgreSQL backend's connect fails at once
+  CHECK_THROWS_AS(open_store("postgresql://127.0.0.1:1/agentgate", false), StoreError);
+  CHECK_THROWS_AS(open_store("postgres://127.0.0.1:1/agentgate", false), StoreError);
 }
 
-TEST_CASE("sqlite store: the generation counts committed writes only") {
+TEST_CASE("store: the generation counts committed writes only") {
   Fixture f;
   CHECK(f.store->generation() == 0);
   f.put(sample_identity());
@@ -204,7 +212,7 @@ void check_same(const Identity& got, const Identity& want, bool with_approvals) 
   }
 }
 
-TEST_CASE("sqlite store: put and find round-trip every identity field") {
+TEST_CASE("store: put and find round-trip every identity field") {
   Fixture f;
   SUBCASE("every field set") {
     const Identity want = every_field();
@@ -269,7 +277,7 @@ TEST_CASE("sqlite store: put and find round-trip every identity field") {
   }
 }
 
-TEST_CASE("sqlite store: is_agent_name knows ids, inboxes and principals") {
+TEST_CASE("store: is_agent_name knows ids, inboxes and principals") {
   Fixture f;
   Identity i = sample_identity();
   i.principals = {"sasl:helpdesk", "cert:CN=helpdesk"};
@@ -305,7 +313,7 @@ TEST_CASE("sqlite store: is_agent_name knows ids, inboxes and principals") {
   }
 }
 
-TEST_CASE("sqlite store: live lookups ignore revoked and rejected identities") {
+TEST_CASE("store: live lookups ignore revoked and rejected identities") {
   Fixture f;
   const std::string inbox = "helpdesk@agents.example.com";
   f.put(with("gone-bot", inbox, "sasl:helpdesk", Status::revoked));
@@ -338,7 +346,7 @@ TEST_CASE("sqlite store: live lookups ignore revoked and rejected identities") {
   }
 }
 
-TEST_CASE("sqlite store: list_identities filters by stored status and expiry") {
+TEST_CASE("store: list_identities filters by stored status and expiry") {
   Fixture f;
   Identity a = with("a-bot", "a@agents.example.com", "sasl:a", Status::active);
   a.expires_at = kNow + std::chrono::days(1);
@@ -363,7 +371,7 @@ TEST_CASE("sqlite store: list_identities filters by stored status and expiry") {
 // With policy.local_part_case_sensitive = true the registry stores "Bot@agents.example.com"
 // as is; is_agent_name must still recognise it in any case, or the agent's exact inbox would
 // pass the "no actor is an agent" rule.
-TEST_CASE("sqlite store: is_agent_name knows an inbox stored with an upper-case local part") {
+TEST_CASE("store: is_agent_name knows an inbox stored with an upper-case local part") {
   Fixture f;
   f.put(with("case-bot", "Bot@agents.example.com", "sasl:case", Status::active));
   for (const char* name : {"Bot@agents.example.com", "Bot@Agents.Example.com"}) {

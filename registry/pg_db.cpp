@@ -1,0 +1,192 @@
+// libpq RAII wrapper.
+#include "registry/pg_db.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <stdexcept>
+#include <vector>
+
+#include <fmt/format.h>
+
+namespace agentgate::registry::pg {
+namespace {
+
+constexpr std::size_t kMaxPrepared = 256;  // distinct SQL texts kept prepared per connection
+
+// The first words of a statement, to say which one failed without printing its parameters.
+std::string_view excerpt(std::string_view sql) {
+  auto start = sql.find_first_not_of(" \n");
+  if (start == std::string_view::npos) return {};
+  sql.remove_prefix(start);
+  return sql.substr(0, std::min<std::size_t>(sql.find('\n'), 48));
+}
+
+void replace_all(std::string& text, std::string_view what, std::string_view with) {
+  if (what.empty()) return;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + with.size()))
+    text.replace(at, what.size(), with);
+}
+
+// The password libpq would use from this URL ("" when none or when it cannot be parsed).
+std::string url_password(const std::string& url) {
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(url.c_str(), &err);
+  PQfreemem(err);
+  std::string password;
+  for (auto* o = opts; o && o->keyword; ++o)
+    if (std::string_view(o->keyword) == "password" && o->val) password = o->val;
+  PQconninfoFree(opts);
+  return password;
+}
+
+// Removes the URL and its password from a libpq message (a URI syntax error quotes the URI).
+std::string scrub(std::string message, const std::string& url, const std::string& password) {
+  replace_all(message, url, redact_url(url));
+  replace_all(message, password, "***");
+  return one_line(message);
+}
+
+void ignore_notice(void*, const char*) {}
+
+}  // namespace
+
+std::string one_line(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    bool space = c == '\n' || c == '\t' || c == '\r' || c == ' ';
+    if (!space)
+      out += c;
+    else if (!out.empty() && out.back() != ' ')
+      out += ' ';
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+std::string redact_url(std::string_view url) {
+  std::string out(url);
+  auto scheme = out.find("://");
+  auto start = scheme == std::string::npos ? 0 : scheme + 3;
+  // The last '@' before the query ends the user info, even if an unencoded '/' or '@' is in the
+  // password: better to hide too much than a secret.
+  auto end = std::min(out.find('?', start), out.size());
+  auto at = out.rfind('@', end);
+  if (at != std::string::npos && at >= start) {
+    auto colon = out.find(':', start);
+    if (colon < at) out.replace(colon + 1, at - colon - 1, "***");
+  }
+  auto query = out.find('?');
+  for (auto key = query; key != std::string::npos; key = out.find('&', key + 1)) {
+    if (out.compare(key + 1, 9, "password=") != 0) continue;
+    auto value = key + 10;
+    auto stop = out.find('&', value);
+    out.replace(value, (stop == std::string::npos ? out.size() : stop) - value, "***");
+  }
+  return out;
+}
+
+std::string Row::text(int col) const {
+  auto* res = result_.get();
+  return std::string(PQgetvalue(res, row_, col), static_cast<size_t>(PQgetlength(res, row_, col)));
+}
+
+std::int64_t Row::integer(int col) const {
+  auto* res = result_.get();
+  const char* p = PQgetvalue(res, row_, col);
+  const char* end = p + PQgetlength(res, row_, col);
+  std::int64_t value = 0;
+  auto [ptr, ec] = std::from_chars(p, end, value);
+  if (ec != std::errc() || ptr != end)
+    throw StoreError(fmt::format("store: column {} holds '{}', not an integer", PQfname(res, col),
+                                 std::string_view(p, end)));
+  return value;
+}
+
+bool Row::is_null(int col) const {
+  return PQgetisnull(result_.get(), row_, col) != 0;
+}
+
+std::int64_t Result::affected() const {
+  std::string_view n = PQcmdTuples(res_);
+  std::int64_t value = 0;
+  std::from_chars(n.data(), n.data() + n.size(), value);
+  return value;
+}
+
+Conn::Conn(const std::string& url) : where_(redact_url(url)) {
+  const std::string password = url_password(url);
+  char* parse_error = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &parse_error);
+  if (!parsed) {
+    std::string msg = parse_error ? parse_error : "out of memory";
+    PQfreemem(parse_error);
+    throw std::invalid_argument(
+        fmt::format("store url '{}': {}", where_, scrub(msg, url, password)));
+  }
+  PQconninfoFree(parsed);
+  // Defaults first: the expanded URL (dbname) overrides them.
+  const char* keywords[] = {"connect_timeout", "application_name", "client_encoding", "dbname",
+                            nullptr};
+  const char* values[] = {"5", "agentgate", "UTF8", url.c_str(), nullptr};
+  conn_ = PQconnectdbParams(keywords, values, 1);
+  if (!conn_) throw StoreError(fmt::format("store {}: cannot connect: out of memory", where_));
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    std::string msg = scrub(PQerrorMessage(conn_), url, password);
+    if (msg.find("does not exist") != std::string::npos)
+      msg += " (create the database, then run 'agentgatectl init')";
+    PQfinish(conn_);
+    conn_ = nullptr;
+    throw StoreError(fmt::format("store {}: cannot connect: {}", where_, msg));
+  }
+  PQsetNoticeProcessor(conn_, ignore_notice, nullptr);
+}
+
+Conn::~Conn() {
+  PQfinish(conn_);
+}
+
+Result Conn::query(std::string_view sql, Params params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p.c_str());
+  const int n = static_cast<int>(values.size());
+  std::string text(sql);
+  auto it = prepared_.find(text);
+  if (it == prepared_.end() && prepared_.size() < kMaxPrepared) {
+    std::string name = fmt::format("ag{}", prepared_.size() + 1);
+    check(PQprepare(conn_, name.c_str(), text.c_str(), n, nullptr), excerpt(sql));
+    it = prepared_.emplace(std::move(text), std::move(name)).first;
+  }
+  if (it == prepared_.end())
+    return check(PQexecParams(conn_, text.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0),
+                 excerpt(sql));
+  return check(PQexecPrepared(conn_, it->second.c_str(), n, values.data(), nullptr, nullptr, 0),
+               excerpt(sql));
+}
+
+void Conn::exec(std::string_view sql) {
+  check(PQexec(conn_, std::string(sql).c_str()), excerpt(sql));
+}
+
+void Conn::rollback() noexcept {
+  PQclear(PQexec(conn_, "ROLLBACK"));
+}
+
+Result Conn::check(PGresult* res, std::string_view what) const {
+  auto status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return Result(res);
+  Result owned(res);  // freed when fail() throws
+  fail(res, what);
+}
+
+void Conn::fail(const PGresult* res, std::string_view what) const {
+  const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+  std::string msg = one_line(res && *PQresultErrorMessage(res) ? PQresultErrorMessage(res)
+                                                               : PQerrorMessage(conn_));
+  if (PQstatus(conn_) == CONNECTION_BAD) msg = "connection lost: " + msg;
+  if (state)
+    throw PgError(fmt::format("store {}: {}: {} (SQLSTATE {})", where_, what, msg, state), state);
+  throw PgError(fmt::format("store {}: {}: {}", where_, what, msg), "");
+}
+
+}  // namespace agentgate::registry::pg
