@@ -227,6 +227,11 @@ Config parse_config(std::string_view text, const std::string& source) {
         !c.store.url.starts_with("postgres://"))
       s.bad_value("url",
                   fmt::format("must start with sqlite:// or postgresql://, not '{}'", c.store.url));
+    // The poll is the store's heartbeat: slower than the staleness bound, a healthy store
+    // would look stale between two polls.
+    if (c.store.poll_interval >= c.store.max_staleness)
+      s.bad_value("poll_interval",
+                  "must be shorter than max_staleness (the poll is the heartbeat)");
     s.finish();
   }
   read_policy(Section(top.subtable("policy"), "policy", source), c.policy, source);
