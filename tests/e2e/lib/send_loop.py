@@ -9,6 +9,8 @@ usage: send_loop.py HOST PORT --from ADDR --to ADDR [--to ADDR ...] [options]
   --duration SECS    start no message later than SECS after the loop began
   --stop-file PATH   start no message once PATH exists
   --threads T        parallel sessions (default 1), each sending back to back
+  --interval SECS    each session starts its messages at least SECS apart (default 0: back
+                     to back), to bound how many pre-signed --files a long loop needs
   --tag TAG          message n gets "Subject: TAG-n" (unique per message; default "loop")
   --files LIST       LIST names pre-built message files (CRLF, e.g. signed by agentgatectl
                      sign), one per line: each is sent once, in order; the loop ends when they
@@ -143,10 +145,14 @@ class Loop:
 
     def worker(self, thread):
         while True:
+            started = time.monotonic()
             m = self.next_message()
             if m is None:
                 return
             self.send_one(*m, thread)
+            rest = self.a.interval - (time.monotonic() - started)
+            if rest > 0:
+                time.sleep(rest)
 
     def run(self):
         threads = [threading.Thread(target=self.worker, args=(t,)) for t in range(self.a.threads)]
@@ -167,6 +173,7 @@ def main():
     p.add_argument("--duration", type=float)
     p.add_argument("--stop-file")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--interval", type=float, default=0.0)
     p.add_argument("--tag", default="loop")
     p.add_argument("--files")
     p.add_argument("--out")
