@@ -10,7 +10,7 @@
 namespace agentgate::milter {
 
 ChangeWatch::ChangeWatch(boost::asio::io_context& io, RegistryCache& registry,
-                         std::function<void()> poll)
+                         std::function<bool()> poll)
     : io_(io), registry_(registry), poll_(std::move(poll)) {}
 
 ChangeWatch::~ChangeWatch() {
@@ -28,11 +28,18 @@ void ChangeWatch::ensure() {
     // Asio closes what it owns: give it a duplicate, never the store client's own socket.
     int fd = ::dup(feed_->socket());
     if (fd < 0) throw std::runtime_error("dup of the change feed's socket failed");
-    fd_.emplace(io_, fd);
+    try {
+      fd_.emplace(io_, fd);
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
+    // Catch up with whatever was committed while no feed was listening. Only a snapshot
+    // known to be current may be trusted on announcements alone.
+    if (!poll_()) throw std::runtime_error("the catch-up read of the registry failed");
     registry_.set_pushed(true);
     log_info("registry change feed connected: changes are pushed to this daemon");
     last_error_.clear();
-    poll_();  // catch up with whatever was committed while no feed was listening
     wait();
   } catch (const std::exception& e) {
     drop(e.what());
@@ -47,7 +54,7 @@ void ChangeWatch::wait() {
                       if (ec) throw std::runtime_error(ec.message());
                       if (auto generation = feed_->drain()) {
                         registry_.announce(*generation);
-                        poll_();
+                        poll_();  // a failure leaves announced > snapshot: EOM reads the store
                       }
                       wait();
                     } catch (const std::exception& e) {

@@ -22,8 +22,9 @@ namespace agentgate::milter {
 
 class ChangeWatch {
  public:
-  // poll: the control plane's store-watch step (rebuilds the snapshot if the generation moved).
-  ChangeWatch(boost::asio::io_context& io, RegistryCache& registry, std::function<void()> poll);
+  // poll: the control plane's store-watch step (rebuilds the snapshot if the generation moved;
+  // true when the snapshot is then current).
+  ChangeWatch(boost::asio::io_context& io, RegistryCache& registry, std::function<bool()> poll);
   ~ChangeWatch();
   ChangeWatch(const ChangeWatch&) = delete;
   ChangeWatch& operator=(const ChangeWatch&) = delete;
@@ -40,7 +41,7 @@ class ChangeWatch {
   static constexpr std::chrono::seconds kRetry{2};
   boost::asio::io_context& io_;
   RegistryCache& registry_;
-  std::function<void()> poll_;
+  std::function<bool()> poll_;
   bool supported_ = true;  // false once the store said it has no feed (SQLite)
   std::unique_ptr<registry::ChangeFeed> feed_;
   std::optional<boost::asio::posix::stream_descriptor> fd_;  // a dup of the feed's socket

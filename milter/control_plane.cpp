@@ -115,7 +115,7 @@ struct ControlPlane::Impl {
         config_path(std::move(path)),
         poll_interval(c.store.poll_interval),
         timer(io),
-        watch(io, r.registry, [this] { poll(); }) {
+        watch(io, r.registry, [this] { return poll(); }) {
     open_control(c);
     open_http(c);
   }
@@ -154,13 +154,14 @@ struct ControlPlane::Impl {
     }
   }
 
-  void poll() {
+  bool poll() {
     std::string error;
-    rt.registry.poll(&error);
+    bool current = rt.registry.poll(&error);
     if (error != last_error)
       error.empty() ? log_info("registry store reachable again")
                     : log_error("registry store unreadable: " + error);
     last_error = error;
+    return current;
   }
 
   void schedule_poll() {

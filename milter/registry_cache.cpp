@@ -2,6 +2,7 @@
 #include "milter/registry_cache.hpp"
 
 #include <algorithm>
+#include <functional>
 
 #include "common/timefmt.hpp"
 #include "registry/store_lookup.hpp"
@@ -57,6 +58,38 @@ class LiveView final : public policy::IdentityLookup {
   registry::StoreLookup rows_;
 };
 
+// End of message while the change feed is connected and the snapshot is current: the snapshot,
+// and the store for what it does not know yet (a grant issued or an identity approved a moment
+// ago on another host, whose notification is still on its way), so a change in flight is never
+// a permanent refusal. The store is locked only on such a miss.
+class PushedView final : public policy::IdentityLookup {
+ public:
+  using Open = std::function<std::unique_ptr<policy::IdentityLookup>()>;
+  PushedView(std::shared_ptr<const registry::Snapshot> snap, bool fresh, Open open)
+      : snap_(std::move(snap), fresh), open_(std::move(open)) {}
+  Lookup by_inbox(std::string_view inbox) const override {
+    auto found = snap_.by_inbox(inbox);
+    if (found.status != LookupStatus::not_found) return found;
+    auto* live = store();
+    return live ? live->by_inbox(inbox) : Lookup{LookupStatus::unavailable, nullptr};
+  }
+  const policy::Grant* grant(std::string_view id) const override {
+    if (const auto* g = snap_.grant(id)) return g;
+    auto* live = store();
+    if (!live) throw registry::StoreError("store unavailable for a grant the snapshot lacks");
+    return live->grant(id);
+  }
+
+ private:
+  policy::IdentityLookup* store() const {
+    if (!live_) live_ = open_();
+    return live_.get();
+  }
+  SnapshotView snap_;
+  Open open_;
+  mutable std::unique_ptr<policy::IdentityLookup> live_;
+};
+
 }  // namespace
 
 RegistryCache::RegistryCache(std::string url, std::chrono::seconds max_staleness)
@@ -100,24 +133,31 @@ bool RegistryCache::load(std::string* error) {
   }
 }
 
-void RegistryCache::poll(std::string* error) {
+bool RegistryCache::poll(std::string* error) {
+  bool current = false;
   try {
     auto& store = open(watch_store_);
     auto generation = store.generation();
     announce(generation);
-    auto current = snapshot_.load();
-    store.housekeeping();
-    if (current && current->generation() == generation) {
-      mark_contact();
-      return;
-    }
+    auto snap = snapshot_.load();
+    current = snap && snap->generation() == generation;
+    if (current) mark_contact();
   } catch (const std::exception& e) {
     ++store_errors_;
     watch_store_.reset();
     if (error) *error = e.what();
-    return;
+    return false;
   }
-  load(error);
+  bool ok = current || load(error);
+  // Last, and never in the way of a rebuild: housekeeping that fails (a purge refused, say)
+  // is counted and reported, and the snapshot is current all the same.
+  try {
+    if (watch_store_) watch_store_->housekeeping();
+  } catch (const std::exception& e) {
+    ++store_errors_;
+    if (error && error->empty()) *error = std::string("housekeeping: ") + e.what();
+  }
+  return ok;
 }
 
 std::unique_ptr<policy::IdentityLookup> RegistryCache::rcpt_view(
@@ -134,7 +174,7 @@ void RegistryCache::announce(std::uint64_t generation) {
 std::unique_ptr<policy::IdentityLookup> RegistryCache::eom_view() {
   auto snap = snapshot_.load();
   if (pushed_.load() && snap && snap->generation() >= announced_.load())
-    return std::make_unique<SnapshotView>(std::move(snap), fresh());
+    return std::make_unique<PushedView>(std::move(snap), fresh(), [this] { return live_view(); });
   std::unique_lock lock(eom_mutex_);
   try {
     auto& store = open(eom_store_);
@@ -147,7 +187,22 @@ std::unique_ptr<policy::IdentityLookup> RegistryCache::eom_view() {
   } catch (const std::exception&) {
     ++store_errors_;
     eom_store_.reset();
-    return std::make_unique<SnapshotView>(std::move(snap), fresh());
+    // A snapshot older than a generation already announced is known to miss a change (a
+    // revocation, maybe): without the store, nothing governed is decided on it.
+    bool current = snap && snap->generation() >= announced_.load();
+    return std::make_unique<SnapshotView>(std::move(snap), fresh() && current);
+  }
+}
+
+std::unique_ptr<policy::IdentityLookup> RegistryCache::live_view() {
+  std::unique_lock lock(eom_mutex_);
+  try {
+    auto& store = open(eom_store_);
+    return std::make_unique<LiveView>(std::move(lock), store);
+  } catch (const std::exception&) {
+    ++store_errors_;
+    eom_store_.reset();
+    return nullptr;
   }
 }
 

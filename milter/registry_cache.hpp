@@ -30,8 +30,9 @@ class RegistryCache {
 
   // Loads the first snapshot; false (with `error` set) if the store could not be read.
   bool load(std::string* error);
-  // One watcher step: rebuilds the snapshot if the generation moved. Throws nothing.
-  void poll(std::string* error);
+  // One watcher step: rebuilds the snapshot if the generation moved, then housekeeping. True
+  // when the snapshot is current with the store. Throws nothing.
+  bool poll(std::string* error);
   // The change feed: a generation the store announced, and whether the feed is connected.
   // While it is, end of message trusts announcements instead of reading the generation.
   void announce(std::uint64_t generation);
@@ -66,6 +67,8 @@ class RegistryCache {
 
  private:
   void mark_contact();
+  // The store itself, locked for the view's lifetime; nullptr when it cannot be opened.
+  std::unique_ptr<policy::IdentityLookup> live_view();
   registry::Store& open(std::unique_ptr<registry::Store>& store);
 
   std::string url_;
