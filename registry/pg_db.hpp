@@ -33,15 +33,21 @@ std::string redact_url(std::string_view url);
 // libpq's messages span lines ("...\n\tThis probably means..."): one line, for line-based logs.
 std::string one_line(std::string_view text);
 
-// One parameter in text format; nullopt is SQL NULL.
+// Text as PostgreSQL's UTF8 encoding accepts it: every byte that is not part of a well-formed
+// UTF-8 sequence, and NUL, becomes U+FFFD. Mail headers are raw bytes (an 8-bit Subject, a cut
+// at 998 bytes inside a character); SQLite stores them as given, PostgreSQL would refuse the
+// whole statement (SQLSTATE 22021) and the message would tempfail forever.
+std::string valid_utf8(std::string_view text);
+
+// One parameter in text format (valid_utf8); nullopt is SQL NULL.
 class Param {
  public:
-  Param(std::string_view text) : value_(std::string(text)) {}  // NOLINT: implicit on purpose
-  Param(const std::string& text) : value_(text) {}             // NOLINT
-  Param(const char* text) : value_(std::string(text)) {}       // NOLINT
-  Param(std::int64_t n) : value_(std::to_string(n)) {}         // NOLINT
-  Param(std::nullopt_t) {}                                     // NOLINT
-  Param(const std::optional<std::int64_t>& n) {                // NOLINT
+  Param(std::string_view text) : value_(valid_utf8(text)) {}    // NOLINT: implicit on purpose
+  Param(const std::string& text) : value_(valid_utf8(text)) {}  // NOLINT
+  Param(const char* text) : value_(valid_utf8(text)) {}         // NOLINT
+  Param(std::int64_t n) : value_(std::to_string(n)) {}          // NOLINT
+  Param(std::nullopt_t) {}                                      // NOLINT
+  Param(const std::optional<std::int64_t>& n) {                 // NOLINT
     if (n) value_ = std::to_string(*n);
   }
   const char* c_str() const { return value_ ? value_->c_str() : nullptr; }

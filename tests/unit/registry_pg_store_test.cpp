@@ -196,6 +196,30 @@ TEST_CASE("pg store: connection failures name the server, never the password") {
   }
 }
 
+TEST_CASE("pg text: valid_utf8 keeps well-formed UTF-8 and marks every other byte U+FFFD") {
+  const std::string bad = "\xef\xbf\xbd";
+  const struct {
+    const char* name;
+    std::string in, out;
+  } rows[] = {
+      {"ASCII", "plain text", "plain text"},
+      {"two, three and four byte characters", "\xc3\xa9\xe2\x82\xac\xf0\x9f\x93\xa7",
+       "\xc3\xa9\xe2\x82\xac\xf0\x9f\x93\xa7"},
+      {"Latin-1 byte", "f\xfcr", "f" + bad + "r"},
+      {"character cut at the end", "ab\xe2\x82", "ab" + bad + bad},
+      {"stray continuation byte", "\x80x", bad + "x"},
+      {"overlong encoding of '/'", "\xc0\xaf", bad + bad},
+      {"UTF-16 surrogate", "\xed\xa0\x80", bad + bad + bad},
+      {"above U+10FFFF", "\xf4\x90\x80\x80", bad + bad + bad + bad},
+      {"NUL", std::string("a\0b", 3), "a" + bad + "b"},
+      {"empty", "", ""},
+  };
+  for (const auto& row : rows) {
+    CAPTURE(row.name);
+    CHECK(pg::valid_utf8(row.in) == row.out);
+  }
+}
+
 TEST_CASE("pg store: redact_url removes the password wherever the URL carries it") {
   struct Row {
     const char* url;

@@ -154,5 +154,26 @@ TEST_CASE("store: an analyst's action is recorded once; a new decision holds the
   }
 }
 
+TEST_CASE("store: raw 8-bit header bytes in a quarantine row are stored, never refused") {
+  // An 8-bit Subject, cut at 998 bytes inside a character: the milter hands such bytes over.
+  Fixture f;
+  auto r = held("mx1", "Q8", kNow, "bot-a");
+  r.subject = "Rechnung f\xfcr \xc3";
+  r.header_from = "M\xfcller <bot@agents.example.com>";
+  REQUIRE_NOTHROW(f.store->record_quarantine(r));
+  QuarantineFilter q;
+  q.queue_id = "Q8";
+  auto rows = f.store->list_quarantine(q);
+  REQUIRE(rows.size() == 1);
+  // SQLite keeps the bytes; PostgreSQL (UTF8 only) keeps every valid character and marks each
+  // invalid byte with U+FFFD.
+  if (f.db.backend() == Backend::sqlite) {
+    CHECK(rows[0].subject == r.subject);
+  } else {
+    CHECK(rows[0].subject == "Rechnung f\xef\xbf\xbdr \xef\xbf\xbd");
+    CHECK(rows[0].header_from == "M\xef\xbf\xbdller <bot@agents.example.com>");
+  }
+}
+
 }  // namespace
 }  // namespace agentgate::registry
