@@ -99,13 +99,19 @@ std::string safe_text(const std::string& raw, std::size_t limit) {
   return out;
 }
 
-// The one quarantine record a QID names (on --host, or the only host holding that id).
+// The one quarantine record a QID names: on --host; else the only host holding that id, or this
+// host when several do.
 registry::QuarantineRecord find_one(Context& ctx, const std::string& qid, const std::string& host) {
   registry::QuarantineFilter f;
   f.queue_id = qid;
   f.host = host;
   auto rows = ctx.store().list_quarantine(f);
   if (rows.empty()) throw RefusedError("not_found", fmt::format("no quarantined message {}", qid));
+  if (rows.size() > 1 && host.empty()) {  // queue ids are per MTA: this host's, if it has one
+    auto here = common::mta_host(ctx.config().mta);
+    for (const auto& r : rows)
+      if (r.mta_host == here) return r;
+  }
   if (rows.size() > 1)
     throw UsageError(
         fmt::format("{} was quarantined on {} hosts; name one with --host", qid, rows.size()));

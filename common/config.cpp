@@ -225,13 +225,12 @@ Config parse_config(std::string_view text, const std::string& source) {
     s.interval("poll_interval", c.store.poll_interval);
     if (!c.store.url.starts_with("sqlite://") && !c.store.url.starts_with("postgresql://") &&
         !c.store.url.starts_with("postgres://"))
-      s.bad_value("url",
-                  fmt::format("must start with sqlite:// or postgresql://, not '{}'", c.store.url));
-    // The poll is the store's heartbeat: slower than the staleness bound, a healthy store
-    // would look stale between two polls.
-    if (c.store.poll_interval >= c.store.max_staleness)
+      s.bad_value("url", "must start with sqlite:// or postgresql://");
+    // The poll is the store's heartbeat, and the next one starts only when the last one (maybe
+    // a rebuild) ended: slower than half the staleness bound, a healthy store could look stale.
+    if (c.store.poll_interval * 2 > c.store.max_staleness)
       s.bad_value("poll_interval",
-                  "must be shorter than max_staleness (the poll is the heartbeat)");
+                  "must be at most half of max_staleness (the poll is the heartbeat)");
     s.finish();
   }
   read_policy(Section(top.subtable("policy"), "policy", source), c.policy, source);

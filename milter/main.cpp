@@ -84,10 +84,11 @@ void reload(Runtime& rt, const std::string& path, ControlPlane& control) {
     auto fresh = std::make_shared<const common::Config>(common::load_config(path));
     auto old = rt.config.load();
     if (fresh->milter.socket != old->milter.socket || fresh->milter.engine != old->milter.engine ||
-        fresh->store.url != old->store.url || fresh->events.path != old->events.path)
+        fresh->store.url != old->store.url || fresh->events.path != old->events.path ||
+        fresh->mta.host != old->mta.host)
       log_error(
-          "reload: milter.socket, milter.engine, store.url and events.path changes need a restart; "
-          "keeping the running values for those");
+          "reload: milter.socket, milter.engine, store.url, events.path and mta.host changes need "
+          "a restart; keeping the running values for those");
     rt.config.store(fresh);
     if (auto error = rt.events.reopen()) log_error("event log not reopened: " + *error);
     control.refresh_now();

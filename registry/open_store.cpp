@@ -17,7 +17,8 @@ std::unique_ptr<Store> open_store(const std::string& url, bool create) {
   }
   if (url.starts_with("postgresql://") || url.starts_with("postgres://"))
     return open_pg_store(url, create);
-  throw std::invalid_argument("store url '" + url + "' must start with sqlite:// or postgresql://");
+  throw std::invalid_argument("store url '" + redact_store_url(url) +
+                              "' must start with sqlite:// or postgresql://");
 }
 
 std::string redact_store_url(const std::string& url) {

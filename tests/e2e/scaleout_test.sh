@@ -891,6 +891,8 @@ for lst in sys.argv[3:]:
             if by_subject[s] not in spent:
                 print(f"{s} (jti {by_subject[s]})")
 print(f"checked {n}", file=sys.stderr)
+if n == 0:
+    print("no accepted signed message was found to check")
 PY
 	)
 	if [[ -z $missing ]]; then

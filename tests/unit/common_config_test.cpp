@@ -196,8 +196,8 @@ const Bad kBadValues[] = {
     {"bad milter socket", "[milter]\nsocket = \"tcp:8891\"\n", "milter.socket", "2"},
     {"bad on_write_error", "[events]\non_write_error = \"drop\"\n", "events.on_write_error", "2"},
     {"bad mta kind", "[mta]\nkind = \"exim\"\n", "mta.kind", "2"},
-    {"poll no faster than the staleness bound",
-     "[store]\nmax_staleness = \"10s\"\npoll_interval = \"10s\"\n", "store.poll_interval", "3"},
+    {"poll slower than half the staleness bound",
+     "[store]\nmax_staleness = \"10s\"\npoll_interval = \"6s\"\n", "store.poll_interval", "3"},
 };
 
 TEST_CASE("config: bad values are errors naming the key") {
