@@ -71,8 +71,9 @@ class Milters:
             time.sleep(0.2)
         self.specs[(name, kind)] = (spec, p.pid)
 
-    def agentgated_config(self, name, kind, spec, engine):
+    def agentgated_config(self, name, kind, spec, engine, store=None):
         path = os.path.join(self.work, f"{name}-{kind}.toml")
+        store = store or f"sqlite://{self.work}/registry.db"
         with open(path, "w") as f:
             f.write(f"""[milter]
 socket = "{spec}"
@@ -81,7 +82,7 @@ engine = "{engine}"
 socket = "{self.work}/control-{name}-{kind}.sock"
 metrics = ""
 [store]
-url = "sqlite://{self.work}/registry.db"
+url = "{store}"
 [policy]
 agent_domains = ["agents.example.com"]
 audience = "mta.bench.test"

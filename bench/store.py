@@ -37,28 +37,6 @@ def pg_cpu_ticks():
     return total
 
 
-def config(work, name, url):
-    path = os.path.join(work, f"{name}.toml")
-    with open(path, "w") as f:
-        f.write(f"""[milter]
-socket = "unix:{work}/{name}.sock"
-engine = "native"
-[control]
-socket = "{work}/control-{name}.sock"
-metrics = ""
-[store]
-url = "{url}"
-[policy]
-agent_domains = ["agents.example.com"]
-audience = "mta.bench.test"
-gateway = "mta.bench.test"
-require_proof = true
-[events]
-path = "{work}/events-{name}.jsonl"
-""")
-    return path
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", required=True)
@@ -86,9 +64,9 @@ def main():
     try:
         for name, url in stores.items():
             spec = f"unix:{work}/{name}.sock"
-            milters.spawn(name, "unix", [f"{b}/milter/agentgated", "-c", config(work, name, url),
-                                         "--foreground"], spec, f"{name}.log",
-                          ready_line=" ready on ")
+            conf = milters.agentgated_config(name, "unix", spec, "native", store=url)
+            milters.spawn(name, "unix", [f"{b}/milter/agentgated", "-c", conf, "--foreground"],
+                          spec, f"{name}.log", ready_line=" ready on ")
             procs[name] = milters.specs[(name, "unix")]
         for rnd in range(1, args.rounds + 1):
             for name in stores:

@@ -42,7 +42,9 @@ int status(Context& ctx) {
       "ago ({})\n",
       j("registry", "generation"), j("registry", "identities"), j("registry", "active_grants"),
       j("registry", "age_ms"), (*s)["registry"]["fresh"] == true ? "fresh" : "STALE");
-  std::cout << fmt::format("store      {} ({} errors)\n", j("store", "url"), j("store", "errors"));
+  std::cout << fmt::format("store      {} ({} errors; change feed {}, {} notifications)\n",
+                           j("store", "url"), j("store", "errors"), j("store", "change_feed"),
+                           j("store", "notifications"));
   std::cout << fmt::format("events     {} ({} write errors)\n", j("events", "path"),
                            j("events", "write_errors"));
   std::cout << fmt::format("messages   {}\n", j("counts", "messages"));

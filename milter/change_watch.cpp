@@ -53,6 +53,7 @@ void ChangeWatch::wait() {
                     try {
                       if (ec) throw std::runtime_error(ec.message());
                       if (auto generation = feed_->drain()) {
+                        registry_.count_notification();
                         registry_.announce(*generation);
                         poll_();  // a failure leaves announced > snapshot: EOM reads the store
                       }

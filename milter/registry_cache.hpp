@@ -37,6 +37,10 @@ class RegistryCache {
   // While it is, end of message trusts announcements instead of reading the generation.
   void announce(std::uint64_t generation);
   void set_pushed(bool connected) { pushed_.store(connected); }
+  bool pushed() const { return pushed_.load(); }
+  // Change notifications received from the feed (for status and metrics).
+  void count_notification() { notifications_.fetch_add(1, std::memory_order_relaxed); }
+  std::uint64_t notifications() const { return notifications_.load(std::memory_order_relaxed); }
   const std::string& url() const { return url_; }
 
   std::shared_ptr<const registry::Snapshot> snapshot() const { return snapshot_.load(); }
@@ -78,6 +82,7 @@ class RegistryCache {
   std::atomic<std::uint64_t> store_errors_{0};
   std::atomic<std::uint64_t> announced_{0};  // newest generation the store is known to have
   std::atomic<bool> pushed_{false};
+  std::atomic<std::uint64_t> notifications_{0};
 
   std::unique_ptr<registry::Store> watch_store_;  // watcher thread only
   std::mutex eom_mutex_;                          // guards eom_store_: one SQLite connection

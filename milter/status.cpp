@@ -53,7 +53,9 @@ nlohmann::json status_json(const Runtime& rt, const std::string& config_path) {
       {"store",
        {{"url", registry::redact_store_url(cfg->store.url)},
         {"healthy", rt.registry.fresh()},
-        {"errors", rt.registry.store_errors()}}},
+        {"errors", rt.registry.store_errors()},
+        {"change_feed", rt.registry.pushed() ? "connected" : "off"},
+        {"notifications", rt.registry.notifications()}}},
       {"events", {{"path", rt.events.path()}, {"write_errors", m.event_write_errors()}}},
       {"counts",
        {{"messages", m.messages()},
@@ -80,13 +82,20 @@ std::string prometheus_text(const Runtime& rt) {
       "# TYPE agentgate_grants_active gauge\nagentgate_grants_active {}\n"
       "# HELP agentgate_store_errors_total Failed store reads and writes.\n"
       "# TYPE agentgate_store_errors_total counter\nagentgate_store_errors_total {}\n"
+      "# HELP agentgate_store_change_feed 1 while the store's change feed (PostgreSQL LISTEN) "
+      "is connected.\n"
+      "# TYPE agentgate_store_change_feed gauge\nagentgate_store_change_feed {}\n"
+      "# HELP agentgate_store_notifications_total Change notifications received from the store.\n"
+      "# TYPE agentgate_store_notifications_total counter\n"
+      "agentgate_store_notifications_total {}\n"
       "# HELP agentgate_uptime_seconds Seconds since agentgated started.\n"
       "# TYPE agentgate_uptime_seconds gauge\nagentgate_uptime_seconds {:.0f}\n"
       "# HELP agentgate_build_info Version of the running agentgated.\n"
       "# TYPE agentgate_build_info gauge\nagentgate_build_info{{version=\"{}\"}} 1\n",
       snap ? snap->generation() : 0, age < 0 ? -1.0 : static_cast<double>(age) / 1000.0,
       rt.registry.fresh() ? 1 : 0, snap ? snap->size() : 0, active_grants(snap.get()),
-      rt.registry.store_errors(), uptime_seconds(rt), AGENTGATE_VERSION);
+      rt.registry.store_errors(), rt.registry.pushed() ? 1 : 0, rt.registry.notifications(),
+      uptime_seconds(rt), AGENTGATE_VERSION);
   return out;
 }
 

@@ -403,6 +403,17 @@ PY
 }
 
 declare -A FIGURES
+# notifications MTA: agentgate_store_notifications_total of that MTA's daemon (GET /metrics):
+# change notifications its change feed received.
+notifications() {
+	"$PY" - "${METRICS[$1]}" <<'PY'
+import sys, urllib.request
+body = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=3).read().decode()
+print(next((l.split()[1] for l in body.splitlines()
+            if l.startswith("agentgate_store_notifications_total ")), "absent"))
+PY
+}
+
 # revocation LABEL TRAFFIC_MTA CLI_MTA LOGIN LIST REASON CLI-ARGS...
 revocation() {
 	local label=$1 tm=$2 cm=$3 login=$4 list=$5 reason=$6
@@ -428,6 +439,8 @@ revocation() {
 			"$(wc -l <"$out") messages; not accepted: $(jq -c 'select(.code != 250) | [.code, .text]' "$out" | head -n 3 | tr '\n' ' ') $(tail -n 3 "$H/loop-$name.log")"
 		return 0
 	fi
+	local notes_before notes_after
+	notes_before=$(notifications "$tm" 2>&1) || notes_before=unreachable
 	t_call=$EPOCHREALTIME
 	cli=$(ctl "$cm" "$@" 2>&1) || rc=$?
 	t_ret=$EPOCHREALTIME
@@ -436,6 +449,17 @@ revocation() {
 	wait "$pid" 2>/dev/null || true
 	h_untrack "$pid"
 	loop_accepted_subjects "$out" >>"$H/expected-$tm.list"
+	# With PostgreSQL the traffic MTA can only have learned it from the store's change feed
+	# (its poll is 5 s): its notification counter moved.
+	if [[ $AG_STORE == postgresql ]]; then
+		notes_after=$(notifications "$tm" 2>&1) || notes_after=unreachable
+		if [[ $notes_before =~ ^[0-9]+$ && $notes_after =~ ^[0-9]+$ ]] && ((notes_after > notes_before)); then
+			ag_pass "$label: MTA ${UP[$tm]} learned it through the change feed (notifications $notes_before -> $notes_after)"
+		else
+			ag_fail "$label: MTA ${UP[$tm]} learned it through the change feed" \
+				"agentgate_store_notifications_total $notes_before -> $notes_after"
+		fi
+	fi
 	local ret_ns=${t_ret/./}000 cli_ms
 	cli_ms=$(((${t_ret/./} - ${t_call/./}) / 1000))
 	if ((rc == 0)) && [[ $cli != *"not notified"* ]]; then
