@@ -54,7 +54,11 @@ nlohmann::json status_json(const Runtime& rt, const std::string& config_path) {
        {{"url", registry::redact_store_url(cfg->store.url)},
         {"healthy", rt.registry.fresh()},
         {"errors", rt.registry.store_errors()},
-        {"change_feed", rt.registry.pushed() ? "connected" : "off"},
+        // SQLite has no feed (the CLI notifies over the control socket); PostgreSQL's is
+        // connected or down (then end of message reads the generation from the store)
+        {"change_feed", cfg->store.url.starts_with("sqlite://") ? "none"
+                        : rt.registry.pushed()                  ? "connected"
+                                                                : "down"},
         {"notifications", rt.registry.notifications()}}},
       {"events", {{"path", rt.events.path()}, {"write_errors", m.event_write_errors()}}},
       {"counts",
