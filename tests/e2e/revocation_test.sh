@@ -151,35 +151,7 @@ ag_must "start private postfix on 127.0.0.1:$PF_PORT" start_postfix
 
 # analyze LOOP-OUT CLI_RETURN_NS REASON: one JSON object summarising the loop's messages.
 analyze() {
-	"$PY" - "$@" <<'PY'
-import json, sys
-path, ret, reason = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-msgs = sorted((json.loads(l) for l in open(path) if l.strip()), key=lambda m: m["start_ns"])
-want = f"agentgate: {reason}:"
-acc = lambda m: m["stage"] == "data" and m["code"] == 250
-hit = lambda m: m["code"] == 550 and want in m["text"]
-ms = lambda ns: round(ns / 1e6, 2)
-before = [m for m in msgs if m["start_ns"] < ret]
-after = [m for m in msgs if m["start_ns"] >= ret]
-first = next((m for m in msgs if hit(m)), None)
-out = {
-    "total": len(msgs),
-    "before": len(before),
-    "after": len(after),
-    "accepted_before": sum(map(acc, before)),
-    "accepted_after": sum(map(acc, after)),
-    "inflight_accepted": sum(1 for m in before if acc(m) and m["end_ns"] >= ret),
-    "errors": [m["text"] for m in msgs if m["code"] == 0],
-    "other_after": sorted({f'{m["code"]} {m["text"][:90]}' for m in after if not acc(m) and not hit(m)}),
-    "period_ms": ms((msgs[-1]["start_ns"] - msgs[0]["start_ns"]) / max(len(msgs) - 1, 1)) if msgs else None,
-    "first_reject_ms": ms(first["start_ns"] - ret) if first else None,
-    "first_reject_end_ms": ms(first["end_ns"] - ret) if first else None,
-    "last_accept_ms": (lambda a: ms(a[-1]["start_ns"] - ret) if a else None)([m for m in msgs if acc(m)]),
-    "accepted_after_first_reject": sum(1 for m in msgs if first and m["start_ns"] > first["start_ns"] and acc(m)),
-    "first_after": (lambda m: f'{m["code"]} {m["text"][:110]}')(after[0]) if after else None,
-}
-print(json.dumps(out))
-PY
+	"$PY" "$HERE/lib/revocation_loop.py" "$@"
 }
 
 # measure CASE MODE REASON LOGIN FILES CLI-ARGS...: run the loop as LOGIN (pre-signed FILES
