@@ -101,12 +101,25 @@ TEST_CASE("pg store: each committed write notifies its new generation once, a ro
     CHECK(f.store->generation() == 1);
     CHECK_FALSE(next_generation(feed, 300ms));
   }
-  SUBCASE("a rolled-back write notifies nothing") {
+  SUBCASE("a write refused half-way (before its NOTIFY) notifies nothing") {
     CHECK_THROWS_AS(f.store->write([](StoreTx& tx) {
       tx.insert_audit({1, "t", "a", "u", "x", "s", "{}", "p", "h"});
       throw std::runtime_error("refused half-way");
     }),
                     std::runtime_error);
+    CHECK_FALSE(next_generation(feed, 300ms));
+    CHECK(f.store->generation() == 0);
+  }
+  SUBCASE("a write refused at COMMIT, after its NOTIFY was queued, notifies nothing") {
+    // A deferred constraint trigger fails the transaction only at COMMIT, after write() has
+    // bumped the generation and called pg_notify: the notification must die with it.
+    pg::Conn(f.db.url())
+        .exec(
+            "CREATE FUNCTION refuse_commit() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$; "
+            "CREATE CONSTRAINT TRIGGER refuse_commit AFTER UPDATE ON meta DEFERRABLE "
+            "INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_commit()");
+    CHECK_THROWS_AS(f.store->write([](StoreTx&) {}), StoreError);
     CHECK_FALSE(next_generation(feed, 300ms));
     CHECK(f.store->generation() == 0);
   }
