@@ -11,8 +11,11 @@ local SCRIPT = "store_outage.lua"
 local D = "@agents.example.com"
 local STALENESS = 3 -- seconds, store.max_staleness in run.sh's config
 
+-- Waits for locks as agentgated's own connections do (busy timeout 5 s): the daemon reopens
+-- the store after every failed poll, and a write racing that open must wait, not fail.
 local function sql(stmt)
-  return os.execute(string.format("sqlite3 '%s' \"%s\" >/dev/null 2>&1", DB, stmt)) == true
+  return os.execute(string.format("sqlite3 -cmd '.timeout 5000' '%s' \"%s\" >/dev/null 2>&1",
+                                  DB, stmt)) == true
 end
 
 local function log_has(text, from_line)
