@@ -232,17 +232,52 @@ void strip_headers(MtaContext& m, const Session& s) {
 }
 
 // Quotas, replay and the thread ledger: checked only when every pure check passed, so a refused
-// message never consumes quota or burns its proof.
-void apply_session_state(policy::Verdict& v, const policy::MessageFacts& f,
-                         const policy::PolicySettings& settings) {
-  if (v.jti.empty() || v.would_action != policy::Action::accept) return;
+// message never consumes quota or burns its proof. With `generation` (a verdict reached on a
+// snapshot not yet confirmed), false when the registry moved past it: nothing was spent and the
+// verdict must be reached again.
+bool apply_session_state(policy::Verdict& v, const policy::MessageFacts& f,
+                         const policy::PolicySettings& settings,
+                         std::optional<std::uint64_t> generation = std::nullopt) {
+  if (v.jti.empty() || v.would_action != policy::Action::accept)
+    return !generation || g_runtime->registry.confirm(*generation);
   std::string detail;
-  auto reason = g_runtime->registry.session_checks(v, f, &detail);
-  if (!reason) return;
-  v.reasons.insert(v.reasons.begin(), *reason);
+  auto check = g_runtime->registry.session_checks(v, f, &detail, generation);
+  if (check.moved) return false;
+  if (!check.refusal) return true;
+  v.reasons.insert(v.reasons.begin(), *check.refusal);
   v.detail = detail;
-  v.would_action = std::max(v.would_action, settings.action_for(*reason));
+  v.would_action = std::max(v.would_action, settings.action_for(*check.refusal));
   v.action = settings.mode == policy::Mode::monitor ? policy::Action::accept : v.would_action;
+  return true;
+}
+
+policy::Verdict evaluate_timed(const policy::MessageFacts& f, const policy::IdentityLookup& view,
+                               const policy::PolicySettings& settings) {
+  auto started = std::chrono::steady_clock::now();
+  auto verdict = policy::evaluate(f, view, settings);
+  if (!f.agent_proofs.empty())
+    g_runtime->metrics.proof_verified(std::chrono::steady_clock::now() - started);
+  return verdict;
+}
+
+// The verdict at end of message, on a registry known to be current, with the session state
+// applied. Without a change feed the snapshot is confirmed after evaluating rather than before:
+// a proof's spend carries the check in its own transaction, so a governed message costs the
+// store one transaction, not a read and a transaction. If the registry moved meanwhile (or the
+// store cannot confirm), the message is evaluated again the careful way.
+policy::Verdict decide(const policy::MessageFacts& f, const policy::PolicySettings& settings) {
+  auto& registry = g_runtime->registry;
+  if (auto tentative = registry.tentative_view()) {
+    auto verdict = evaluate_timed(f, *tentative->view, settings);
+    if (apply_session_state(verdict, f, settings, tentative->generation)) return verdict;
+  }
+  policy::Verdict verdict;
+  {
+    auto view = registry.eom_view();  // may hold the store: evaluate, then drop
+    verdict = evaluate_timed(f, *view, settings);
+  }
+  apply_session_state(verdict, f, settings);
+  return verdict;
 }
 
 // Inbound mail an agent inbox accepted goes into its conversation ledger, so a later reply can
@@ -312,15 +347,7 @@ Step decide_eom(MtaContext& m, Session& s) {
   s.facts.now = common::now_seconds();
   if (s.body) s.facts.body_hash = policy::base64url_digest(s.body->finish());
   s.body.reset();
-  Decision d{make_event_id(), "eom", &s.facts, {}, s.facts.recipients};
-  {
-    auto view = g_runtime->registry.eom_view();  // holds the store briefly: evaluate, then drop
-    auto started = std::chrono::steady_clock::now();
-    d.verdict = policy::evaluate(s.facts, *view, cfg->policy);
-    if (!s.facts.agent_proofs.empty())
-      g_runtime->metrics.proof_verified(std::chrono::steady_clock::now() - started);
-  }
-  apply_session_state(d.verdict, s.facts, cfg->policy);
+  Decision d{make_event_id(), "eom", &s.facts, decide(s.facts, cfg->policy), s.facts.recipients};
   if (!d.verdict.governed()) {
     strip_headers(m, s);
     return Step::cont;

@@ -194,6 +194,27 @@ std::unique_ptr<policy::IdentityLookup> RegistryCache::eom_view() {
   }
 }
 
+std::optional<RegistryCache::Tentative> RegistryCache::tentative_view() {
+  auto snap = snapshot_.load();
+  if (!snap || pushed_.load() || snap->generation() < announced_.load()) return std::nullopt;
+  auto generation = snap->generation();
+  return Tentative{std::make_unique<SnapshotView>(std::move(snap), true), generation};
+}
+
+bool RegistryCache::confirm(std::uint64_t generation) {
+  std::lock_guard lock(eom_mutex_);
+  try {
+    auto current = open(eom_store_).generation();
+    announce(current);
+    mark_contact();
+    return current == generation;
+  } catch (const std::exception&) {
+    ++store_errors_;
+    eom_store_.reset();
+    return false;
+  }
+}
+
 std::unique_ptr<policy::IdentityLookup> RegistryCache::live_view() {
   std::unique_lock lock(eom_mutex_);
   try {
@@ -210,10 +231,10 @@ std::unique_ptr<policy::IdentityLookup> RegistryCache::live_view() {
 
 namespace agentgate::milter {
 
-std::optional<policy::Reason> RegistryCache::session_checks(const policy::Verdict& v,
-                                                            const policy::MessageFacts& f,
-                                                            std::string* detail) {
-  if (v.jti.empty()) return std::nullopt;  // no proof was required or given
+RegistryCache::SessionCheck RegistryCache::session_checks(
+    const policy::Verdict& v, const policy::MessageFacts& f, std::string* detail,
+    std::optional<std::uint64_t> at_generation) {
+  if (v.jti.empty()) return {};  // no proof was required or given
   std::lock_guard lock(eom_mutex_);
   try {
     auto& store = open(eom_store_);
@@ -225,31 +246,39 @@ std::optional<policy::Reason> RegistryCache::session_checks(const policy::Verdic
             std::find(participants->begin(), participants->end(), r) == participants->end())
           in_thread = false;
       if (!in_thread) {
+        // A refusal, too, stands only on a registry still current.
+        if (at_generation && store.generation() != *at_generation) return {std::nullopt, true};
         *detail = "the reply does not answer a message this inbox received from its recipients";
-        return policy::Reason::reply_not_in_thread;
+        return {policy::Reason::reply_not_in_thread};
       }
     }
     auto n = static_cast<std::int64_t>(f.recipients.size());
-    switch (store.spend_proof(v.jti, v.grant, v.proof_digest, v.proof_expires_at, n)) {
+    auto spend = at_generation
+                     ? store.spend_proof_at(*at_generation, v.jti, v.grant, v.proof_digest,
+                                            v.proof_expires_at, n)
+                     : store.spend_proof(v.jti, v.grant, v.proof_digest, v.proof_expires_at, n);
+    if (at_generation) mark_contact();
+    if (!spend) return {std::nullopt, true};
+    switch (*spend) {
       case registry::ProofSpend::spent:
       case registry::ProofSpend::identical_retry:  // the same message again: counted once
-        return std::nullopt;
+        return {};
       case registry::ProofSpend::replayed:
         *detail = "this proof was already used for another message";
-        return policy::Reason::proof_replayed;
+        return {policy::Reason::proof_replayed};
       case registry::ProofSpend::exhausted:
         *detail = "the grant's message or recipient quota is used up";
-        return policy::Reason::grant_exhausted;
+        return {policy::Reason::grant_exhausted};
       case registry::ProofSpend::unknown_grant:
         *detail = "the grant disappeared from the store";
-        return policy::Reason::grant_unknown;
+        return {policy::Reason::grant_unknown};
     }
   } catch (const std::exception&) {
     ++store_errors_;
     eom_store_.reset();
     *detail = "session state unavailable";
   }
-  return policy::Reason::store_unavailable;
+  return {policy::Reason::store_unavailable};
 }
 
 void RegistryCache::record_quarantine(const registry::QuarantineRecord& record) {

@@ -1,9 +1,10 @@
 // The daemon's view of the registry. A watcher thread polls the store's generation and swaps in
 // a freshly built Snapshot when it moves; mail threads read the current snapshot without locks.
-// At end of message, eom_view() checks the generation once more and, if the snapshot lags, reads
-// the identities it needs straight from the store, so a revocation committed a moment ago is
-// already in force. When the store cannot be read and the last contact is older than
-// max_staleness, lookups report `unavailable` and governed mail tempfails.
+// At end of message, the generation is checked once more (before evaluating, eom_view(), or
+// after it, tentative_view(), in the same transaction that spends the proof) and, if the
+// snapshot lags, the identities it needs are read straight from the store, so a revocation
+// committed a moment ago is already in force. When the store cannot be read and the last contact is
+// older than max_staleness, lookups report `unavailable` and governed mail tempfails.
 //
 // With a store that pushes its changes (PostgreSQL NOTIFY; registry/change_feed.hpp), the
 // control plane announces each new generation as it arrives, and eom_view() compares the
@@ -55,14 +56,31 @@ class RegistryCache {
       std::shared_ptr<const registry::Snapshot> pinned = nullptr) const;
   // EOM-stage lookups: the snapshot, or the store itself when the snapshot lags behind it.
   std::unique_ptr<policy::IdentityLookup> eom_view();
+  // EOM-stage lookups to be confirmed afterwards, without a change feed: the current snapshot
+  // and its generation, which the caller confirms (confirm(), or session_checks() with it)
+  // before acting on a verdict reached with it; if the registry moved, it evaluates again with
+  // eom_view(). Nullopt when eom_view() answers without the store anyway (a connected feed) or
+  // the snapshot is already known to lag.
+  struct Tentative {
+    std::unique_ptr<policy::IdentityLookup> view;
+    std::uint64_t generation = 0;
+  };
+  std::optional<Tentative> tentative_view();
+  // Whether the store is still at `generation`; false when it moved or cannot answer.
+  bool confirm(std::uint64_t generation);
 
   // The stateful proof checks, after the pure ones passed (SPEC section 4), in this order:
   // thread ledger for replies, replay (same jti, other message), then the grant's quotas, so a
-  // refused message never consumes quota. Returns the refusing reason, or nullopt to accept;
-  // store_unavailable when the store cannot answer.
-  std::optional<policy::Reason> session_checks(const policy::Verdict& verdict,
-                                               const policy::MessageFacts& facts,
-                                               std::string* detail);
+  // refused message never consumes quota. `refusal` is the refusing reason, or nullopt to
+  // accept; store_unavailable when the store cannot answer. With `at_generation`, the spend
+  // happens only if the registry is still there; otherwise `moved` is set and nothing is spent.
+  struct SessionCheck {
+    std::optional<policy::Reason> refusal;
+    bool moved = false;
+  };
+  SessionCheck session_checks(const policy::Verdict& verdict, const policy::MessageFacts& facts,
+                              std::string* detail,
+                              std::optional<std::uint64_t> at_generation = std::nullopt);
   // Adds a quarantine decision to the store's quarantine index. Throws on a store error.
   void record_quarantine(const registry::QuarantineRecord& record);
   // Records an accepted message in the conversation ledger of each agent inbox it reached.

@@ -212,9 +212,7 @@ class SqliteStore final : public Store {
   std::uint64_t generation() override {
     require_same_file();
     require_schema();
-    Stmt s(db_, "SELECT value FROM meta WHERE key = 'generation'");
-    if (!s.step()) throw StoreError("store has no generation counter");
-    return std::stoull(s.text(0));
+    return read_generation();
   }
 
   void write(const std::function<void(StoreTx&)>& fn) override {
@@ -295,15 +293,17 @@ class SqliteStore final : public Store {
   ProofSpend spend_proof(std::string_view jti, std::string_view grant_id, std::string_view digest,
                          policy::Time expires_at, std::int64_t recipients) override {
     require_schema();
-    db_.exec("BEGIN IMMEDIATE");
-    try {
-      auto outcome = spend_in_tx(jti, grant_id, digest, expires_at, recipients);
-      db_.exec("COMMIT");
-      return outcome;
-    } catch (...) {
-      sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
-      throw;
-    }
+    return *spend(std::nullopt, jti, grant_id, digest, expires_at, recipients);
+  }
+
+  // The generation is read inside the spend's write transaction: no write can land between.
+  std::optional<ProofSpend> spend_proof_at(std::uint64_t generation, std::string_view jti,
+                                           std::string_view grant_id, std::string_view digest,
+                                           policy::Time expires_at,
+                                           std::int64_t recipients) override {
+    require_same_file();
+    require_schema();
+    return spend(generation, jti, grant_id, digest, expires_at, recipients);
   }
 
   void record_received(std::string_view inbox, std::string_view message_id,
@@ -357,6 +357,29 @@ class SqliteStore final : public Store {
   }
 
  private:
+  std::uint64_t read_generation() {
+    Stmt s(db_, "SELECT value FROM meta WHERE key = 'generation'");
+    if (!s.step()) throw StoreError("store has no generation counter");
+    return std::stoull(s.text(0));
+  }
+
+  // One write transaction; nullopt (rolled back, nothing spent) when `at` is not the generation.
+  std::optional<ProofSpend> spend(std::optional<std::uint64_t> at, std::string_view jti,
+                                  std::string_view grant_id, std::string_view digest,
+                                  policy::Time expires_at, std::int64_t recipients) {
+    db_.exec("BEGIN IMMEDIATE");
+    try {
+      std::optional<ProofSpend> outcome;
+      if (!at || read_generation() == *at)
+        outcome = spend_in_tx(jti, grant_id, digest, expires_at, recipients);
+      db_.exec(outcome ? "COMMIT" : "ROLLBACK");
+      return outcome;
+    } catch (...) {
+      sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+  }
+
   ProofSpend spend_in_tx(std::string_view jti, std::string_view grant_id, std::string_view digest,
                          policy::Time expires_at, std::int64_t recipients) {
     Stmt purge(db_, "DELETE FROM proof_replay WHERE expires_at < ?1");

@@ -111,6 +111,18 @@ class Store {
   virtual ProofSpend spend_proof(std::string_view jti, std::string_view grant_id,
                                  std::string_view digest, policy::Time expires_at,
                                  std::int64_t recipients) = 0;
+  // spend_proof, only while the registry is still at `generation`: nullopt, with nothing spent,
+  // once it moved on. End of message decides on a snapshot first and confirms it here, so a
+  // governed message costs the store one transaction instead of a read and then a transaction.
+  // SQLite checks inside the spend's own transaction; this default (a read, then the spend) is
+  // what a store with a change feed uses on the rare message its feed cannot vouch for.
+  virtual std::optional<ProofSpend> spend_proof_at(std::uint64_t generation, std::string_view jti,
+                                                   std::string_view grant_id,
+                                                   std::string_view digest, policy::Time expires_at,
+                                                   std::int64_t recipients) {
+    if (this->generation() != generation) return std::nullopt;
+    return spend_proof(jti, grant_id, digest, expires_at, recipients);
+  }
   // Read-only view of the replay cache, for `explain`: the digest of the message this jti was
   // spent on, if it was.
   virtual std::optional<std::string> spent_digest(std::string_view jti) = 0;

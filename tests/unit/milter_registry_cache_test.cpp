@@ -1,6 +1,8 @@
 // RegistryCache's end-of-message view with a change feed (milter/registry_cache.hpp): the
 // snapshot is trusted only up to the newest announced generation, what it lacks is read from
 // the store, and a store that cannot answer never lets a snapshot known to be behind decide.
+// Without a feed, a verdict reached on the snapshot stands only once the store confirms the
+// snapshot's generation, in the proof's own spend when there is one.
 // Runs on a SQLite store in a temporary directory; announcements stand in for notifications.
 #include <filesystem>
 #include <fstream>
@@ -33,6 +35,7 @@ struct Fixture {
     auto store = registry::open_store(url, true);
     store->migrate();
     add(*store, "helpdesk", kKnown);
+    add_grant(*store);
     std::string error;
     REQUIRE(cache.load(&error));
     cache.set_pushed(true);  // as while the change feed is connected
@@ -45,6 +48,23 @@ struct Fixture {
     store.write([&](registry::StoreTx& tx) { tx.put_identity(i); });
   }
   std::uint64_t generation() const { return cache.snapshot()->generation(); }
+  static void add_grant(registry::Store& store) {
+    policy::Grant g;
+    g.id = "g-00000000000000000001";
+    g.identity_id = "helpdesk";
+    g.task_id = "T-1";
+    g.public_key = std::string(32, 'k');
+    g.issued_at = common::now_seconds();
+    g.expires_at = g.issued_at + std::chrono::minutes(5);
+    store.write([&](registry::StoreTx& tx) { tx.insert_grant(g); });
+  }
+  static std::int64_t messages_used(registry::Store& store) {
+    std::int64_t used = -1;
+    store.read([&](registry::StoreTx& tx) {
+      if (auto g = tx.find_grant("g-00000000000000000001")) used = g->messages_used;
+    });
+    return used;
+  }
   void break_store() {  // garbage where the database was: every open or read fails
     std::filesystem::remove(path + "-wal");
     std::filesystem::remove(path + "-shm");
@@ -88,6 +108,52 @@ TEST_CASE("registry cache: a current snapshot still decides when the store canno
   f.cache.set_pushed(false);  // no feed: end of message asks the store, which fails
   f.break_store();
   CHECK(f.cache.eom_view()->by_inbox(kKnown).status == LookupStatus::found);
+}
+
+TEST_CASE("registry cache: without a feed, a tentative verdict stands only if nothing moved") {
+  Fixture f;
+  f.cache.set_pushed(false);
+  auto tentative = f.cache.tentative_view();
+  REQUIRE(tentative);
+  CHECK(tentative->generation == f.generation());
+  CHECK(tentative->view->by_inbox(kKnown).status == LookupStatus::found);
+  policy::Verdict proven;  // what a valid proof leaves for the session checks
+  proven.jti = "jti-1";
+  proven.grant = "g-00000000000000000001";
+  proven.proof_digest = "digest";
+  proven.proof_expires_at = common::now_seconds() + std::chrono::minutes(5);
+  policy::MessageFacts facts;
+  facts.recipients = {"someone@example.net"};
+  std::string detail;
+  auto other = registry::open_store(f.url);
+  SUBCASE("nothing moved: confirmed, and the proof is spent at that generation") {
+    CHECK(f.cache.confirm(tentative->generation));
+    auto check = f.cache.session_checks(proven, facts, &detail, tentative->generation);
+    CHECK_FALSE(check.moved);
+    CHECK_FALSE(check.refusal);
+    CHECK(Fixture::messages_used(*other) == 1);
+  }
+  SUBCASE("the registry moved: not confirmed, and nothing is spent") {
+    Fixture::add(*other, "later", kLater);
+    CHECK_FALSE(f.cache.confirm(tentative->generation));
+    auto check = f.cache.session_checks(proven, facts, &detail, tentative->generation);
+    CHECK(check.moved);
+    CHECK_FALSE(check.refusal);
+    CHECK(Fixture::messages_used(*other) == 0);
+    CHECK_FALSE(other->spent_digest("jti-1"));
+  }
+  SUBCASE("the store cannot answer: not confirmed") {
+    f.break_store();
+    CHECK_FALSE(f.cache.confirm(tentative->generation));
+  }
+}
+
+TEST_CASE("registry cache: no tentative view with the feed connected or a snapshot known behind") {
+  Fixture f;
+  CHECK_FALSE(f.cache.tentative_view());  // the feed vouches for the snapshot: eom_view()
+  f.cache.set_pushed(false);
+  f.cache.announce(f.generation() + 1);
+  CHECK_FALSE(f.cache.tentative_view());
 }
 
 }  // namespace

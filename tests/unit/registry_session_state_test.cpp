@@ -81,6 +81,26 @@ TEST_CASE("session state: spends, retries, replays and quotas are decided in the
   }
 }
 
+TEST_CASE("session state: a spend at a generation the registry moved past spends nothing") {
+  // End of message decides on a snapshot and confirms it with the spend (spend_proof_at).
+  Fixture f;
+  auto at = f.store->generation();
+  auto spend_at = [&](std::uint64_t generation, const char* jti) {
+    return f.store->spend_proof_at(generation, jti, "g-00000000000000000001", "d", f.later, 1);
+  };
+  CHECK(spend_at(at, "j1") == std::optional<ProofSpend>(ProofSpend::spent));
+  auto other = sample_identity();
+  other.id = "other";
+  other.inbox = "other@agents.test";
+  other.principals = {"sasl:other"};
+  f.store->write([&](StoreTx& tx) { tx.put_identity(other); });  // a revocation, say
+  CHECK_FALSE(spend_at(at, "j2").has_value());
+  CHECK(f.grant().messages_used == 1);
+  CHECK_FALSE(f.store->spent_digest("j2"));
+  CHECK(spend_at(f.store->generation(), "j2") == std::optional<ProofSpend>(ProofSpend::spent));
+  CHECK(f.grant().messages_used == 2);
+}
+
 TEST_CASE("session state: the ledger answers for the inbox and message it recorded") {
   Fixture f;
   f.store->record_received("bot@agents.test", "<m1@x>", {"a@x.test", "b@x.test"}, f.later);
