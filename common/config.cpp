@@ -70,6 +70,15 @@ class Section {
     if (!d) fail(*n, key, "must be a duration such as \"250ms\", \"1s\" or \"1m\"");
     out = *d;
   }
+  // A whole number in [min, max].
+  void number(std::string_view key, int& out, int min, int max) {
+    if (auto* n = take(key)) {
+      auto v = n->value_exact<std::int64_t>();
+      if (!v || *v < min || *v > max)
+        fail(*n, key, fmt::format("must be a whole number from {} to {}", min, max));
+      out = static_cast<int>(*v);
+    }
+  }
   // A string that must be one of `allowed`.
   void choice(std::string_view key, std::string& out,
               std::initializer_list<std::string_view> allowed) {
@@ -133,6 +142,7 @@ void read_milter(Section s, MilterSettings& m) {
   s.str("user", m.user);
   s.str("group", m.group);
   s.choice("engine", m.engine, {"libmilter", "native"});
+  s.number("threads", m.threads, 0, 256);
   std::string mode = fmt::format("{:04o}", m.socket_mode);
   s.str("socket_mode", mode);
   try {

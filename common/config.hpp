@@ -29,6 +29,9 @@ struct MilterSettings {
   // The milter protocol implementation: "libmilter", or "native" (agentgate's own epoll engine,
   // a few system calls per message instead of ~220; docs/benchmarks.md).
   std::string engine = "libmilter";
+  // The native engine's event loops (threads), each serving its share of the connections;
+  // 0: one per CPU the daemon may run on. libmilter starts a thread per connection instead.
+  int threads = 0;
 };
 
 struct ControlSettings {

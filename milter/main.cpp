@@ -5,10 +5,12 @@
 // runs in a second thread, so its own signal thread, which would stop on SIGHUP, never sees them.
 #include <fcntl.h>
 #include <libmilter/mfapi.h>
+#include <sched.h>
 #include <signal.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -28,6 +30,16 @@ namespace agentgate::milter {
 namespace {
 
 int g_signal_pipe[2] = {-1, -1};
+
+// The native engine's event loops: as configured, or one per CPU this process may run on.
+unsigned native_threads(int configured) {
+  if (configured > 0) return static_cast<unsigned>(configured);
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  if (sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) > 0)
+    return static_cast<unsigned>(CPU_COUNT(&cpus));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
 
 extern "C" void on_signal(int signo) {
   auto byte = static_cast<unsigned char>(signo);
@@ -84,11 +96,11 @@ void reload(Runtime& rt, const std::string& path, ControlPlane& control) {
     auto fresh = std::make_shared<const common::Config>(common::load_config(path));
     auto old = rt.config.load();
     if (fresh->milter.socket != old->milter.socket || fresh->milter.engine != old->milter.engine ||
-        fresh->store.url != old->store.url || fresh->events.path != old->events.path ||
-        fresh->mta.host != old->mta.host)
+        fresh->milter.threads != old->milter.threads || fresh->store.url != old->store.url ||
+        fresh->events.path != old->events.path || fresh->mta.host != old->mta.host)
       log_error(
-          "reload: milter.socket, milter.engine, store.url, events.path and mta.host changes need "
-          "a restart; keeping the running values for those");
+          "reload: milter.socket, milter.engine, milter.threads, store.url, events.path and "
+          "mta.host changes need a restart; keeping the running values for those");
     rt.config.store(fresh);
     if (auto error = rt.events.reopen()) log_error("event log not reopened: " + *error);
     control.refresh_now();
@@ -128,7 +140,9 @@ int serve(const std::string& config_path, bool foreground) {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // threads started now inherit the block
     control.start();
     std::unique_ptr<native::NativeServer> server;
-    if (use_native) server = std::make_unique<native::NativeServer>(listen_fd, 2);
+    if (use_native)
+      server =
+          std::make_unique<native::NativeServer>(listen_fd, native_threads(config->milter.threads));
     std::thread milter_thread([&server] {
       if (server)
         server->run();
@@ -141,8 +155,10 @@ int serve(const std::string& config_path, bool foreground) {
     std::signal(SIGPIPE, SIG_IGN);
     pthread_sigmask(SIG_UNBLOCK, &signals, nullptr);  // only this thread takes them
 
+    auto engine = use_native ? fmt::format("native, {} threads", server->threads())
+                             : std::string("libmilter");
     log_info(fmt::format("agentgated {} ready on {} (engine {}, store {}, generation {}, mode {})",
-                         AGENTGATE_VERSION, config->milter.socket, config->milter.engine,
+                         AGENTGATE_VERSION, config->milter.socket, engine,
                          registry::redact_store_url(config->store.url),
                          rt.registry.snapshot() ? rt.registry.snapshot()->generation() : 0,
                          config->policy.mode == policy::Mode::enforce ? "enforce" : "monitor"));

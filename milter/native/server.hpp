@@ -36,6 +36,7 @@ class NativeServer {
   void run();
   // From any thread, also before run() or from a signal handler (it only writes eventfds).
   void stop();
+  unsigned threads() const { return static_cast<unsigned>(loops_.size()); }
 
   struct Loop;  // one event loop (server.cpp)
 

@@ -33,6 +33,7 @@ TEST_CASE("config: the example config parses to the documented defaults") {
   CHECK(c.milter.user.empty());
   CHECK(c.milter.group.empty());
   CHECK(c.milter.socket_mode == 0660);
+  CHECK(c.milter.threads == 0);
   CHECK(c.control.socket == "/run/agentgate/control.sock");
   CHECK(c.control.metrics == "127.0.0.1:9487");
   CHECK(c.store.url == "sqlite:///var/lib/agentgate/registry.db");
@@ -64,6 +65,7 @@ TEST_CASE("config: an empty file gives the same defaults the example documents")
   const Config d = parse_config("", kFile);
   CHECK(d.milter.socket == e.milter.socket);
   CHECK(d.milter.socket_mode == e.milter.socket_mode);
+  CHECK(d.milter.threads == e.milter.threads);
   CHECK(d.control.socket == e.control.socket);
   CHECK(d.control.metrics == e.control.metrics);
   CHECK(d.store.url == e.store.url);
@@ -87,6 +89,7 @@ TEST_CASE("config: values are read, normalised and copied into the governance ru
 [milter]
 socket = "inet:8891@127.0.0.1"
 socket_mode = "0600"
+threads = 6
 [policy]
 mode = "monitor"
 agent_domains = ["Agents.Example.COM"]
@@ -105,6 +108,7 @@ kind = "sendmail"
                                 kFile);
   CHECK(c.milter.socket == "inet:8891@127.0.0.1");
   CHECK(c.milter.socket_mode == 0600);
+  CHECK(c.milter.threads == 6);
   CHECK(c.policy.mode == Mode::monitor);
   CHECK(c.policy.agent_domains == std::vector<std::string>{"agents.example.com"});
   CHECK(c.policy.agent_inboxes == std::vector<std::string>{"Bot@partner.example.org"});
@@ -163,6 +167,8 @@ TEST_CASE("config: wrong types are errors naming the key, file and line") {
       {"number inside a list", "[governance]\nig_reviewers = [\"a\", 5]\n",
        "governance.ig_reviewers", "2"},
       {"number for a duration", "[store]\nmax_staleness = 30\n", "store.max_staleness", "2"},
+      {"string for a number", "[milter]\nthreads = \"4\"\n", "milter.threads", "2"},
+      {"fraction for a number", "[milter]\nthreads = 1.5\n", "milter.threads", "2"},
       {"string for a table", "[policy]\nactions = \"reject\"\n", "policy.actions", "2"},
       {"number for a section", "milter = 5\n", "milter", "1"},
       {"number for an action", "[policy.actions]\nproof_missing = 1\n",
@@ -194,6 +200,8 @@ const Bad kBadValues[] = {
     {"socket mode not octal", "[milter]\nsocket_mode = \"0888\"\n", "milter.socket_mode", "2"},
     {"socket mode too wide", "[milter]\nsocket_mode = \"01000\"\n", "milter.socket_mode", "2"},
     {"bad milter socket", "[milter]\nsocket = \"tcp:8891\"\n", "milter.socket", "2"},
+    {"negative threads", "[milter]\nthreads = -1\n", "milter.threads", "2"},
+    {"too many threads", "[milter]\nthreads = 257\n", "milter.threads", "2"},
     {"bad on_write_error", "[events]\non_write_error = \"drop\"\n", "events.on_write_error", "2"},
     {"bad mta kind", "[mta]\nkind = \"exim\"\n", "mta.kind", "2"},
     {"poll slower than half the staleness bound",
