@@ -7,10 +7,22 @@
 
 namespace agentgate::common {
 
+namespace {
+
+bool sealed(const nlohmann::json& record) {
+  auto event = record.find("event");
+  return event != record.end() && event->is_object() && event->contains("hash");
+}
+
+}  // namespace
+
 std::string event_hash(const nlohmann::json& record) {
+  if (!sealed(record))  // the writer's case, once per message: no copy
+    return policy::sha256_hex(
+        record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   nlohmann::json copy = record;
-  if (copy.contains("event") && copy["event"].is_object()) copy["event"].erase("hash");
-  return policy::sha256_hex(copy.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  copy["event"].erase("hash");
+  return event_hash(copy);
 }
 
 EventChainCheck verify_event_stream(std::istream& in) {
