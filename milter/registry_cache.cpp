@@ -98,8 +98,12 @@ RegistryCache::RegistryCache(std::string url, std::chrono::seconds max_staleness
 registry::Store& RegistryCache::open(std::unique_ptr<registry::Store>& store) {
   if (!store) {
     store = registry::open_store(url_);
-    // The end-of-message connection never checkpoints: poll() does, on the control plane.
-    if (&store == &eom_store_) store->defer_housekeeping();
+    // The end-of-message connection never checkpoints (poll() does, on the control plane),
+    // and never waits on the store for longer than kMailStatementLimit.
+    if (&store == &eom_store_) {
+      store->defer_housekeeping();
+      store->limit_statements(kMailStatementLimit);
+    }
   }
   return *store;
 }

@@ -27,6 +27,10 @@ namespace agentgate::milter {
 
 class RegistryCache {
  public:
+  // How long one store statement on the mail path may take before the message tempfails
+  // (store_unavailable): the event loop serving it serves other connections too.
+  static constexpr std::chrono::milliseconds kMailStatementLimit{5000};
+
   RegistryCache(std::string url, std::chrono::seconds max_staleness);
 
   // Loads the first snapshot; false (with `error` set) if the store could not be read.

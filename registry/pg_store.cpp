@@ -84,6 +84,10 @@ class PgStore final : public Store {
   // Nothing is purged on the per-message path: housekeeping() does it, at most once a minute
   // however often the daemon's poll calls it.
   void defer_housekeeping() override {}
+  void limit_statements(std::chrono::milliseconds limit) override {
+    conn_.query("SELECT set_config('statement_timeout', $1, false)",
+                {std::to_string(limit.count())});
+  }
   void housekeeping() override {
     require_schema();
     auto now = std::chrono::steady_clock::now();

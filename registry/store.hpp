@@ -6,6 +6,7 @@
 // A Store object is used from one thread at a time; the daemon gives its control thread its own.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -92,6 +93,11 @@ class Store {
   // checkpoints, which fsync. No-ops where there is nothing to do.
   virtual void defer_housekeeping() {}
   virtual void housekeeping() {}
+  // Statements on this connection give up after `limit` (a lock held elsewhere, a server that
+  // stalls with the connection open) with a StoreError instead of waiting: the mail path's
+  // connection sets it, so a message tempfails rather than holding its event loop. PostgreSQL:
+  // statement_timeout. SQLite's waits are already bounded by its 5 s busy timeout.
+  virtual void limit_statements(std::chrono::milliseconds limit) { (void)limit; }
   // Runs fn in one write transaction. Commits, bumping the generation, iff fn returns normally;
   // any exception rolls everything back and propagates.
   virtual void write(const std::function<void(StoreTx&)>& fn) = 0;

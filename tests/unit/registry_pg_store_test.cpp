@@ -8,6 +8,7 @@
 #include <poll.h>
 
 #include <chrono>
+#include <future>
 #include <latch>
 #include <memory>
 #include <string>
@@ -18,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "common/timefmt.hpp"
+#include "milter/registry_cache.hpp"
 #include "registry/pg_db.hpp"
 #include "registry/pg_listener.hpp"
 #include "registry/pg_schema.hpp"
@@ -308,6 +310,61 @@ TEST_CASE("pg store: housekeeping purges expired session state, off the message 
   CHECK(f.store->spent_digest("recent") == std::optional<std::string>("d"));
   CHECK(f.admin("SELECT 1 FROM ledger WHERE message_id = '<gone@x>'").empty());
   CHECK(f.store->find_received("bot@agents.test", "<kept@x>").has_value());
+}
+
+TEST_CASE("pg store: a limited connection gives up on a lock held elsewhere") {
+  // The mail path's connection (RegistryCache::kMailStatementLimit): a grant row locked by a
+  // long transaction elsewhere must cost the message a tempfail, not its event loop.
+  PgFixture f;
+  f.store->write([&](StoreTx& tx) {
+    policy::Identity bot = sample_identity();
+    bot.id = "bot";
+    tx.put_identity(bot);
+    policy::Grant g;
+    g.id = "g1";
+    g.identity_id = "bot";
+    g.public_key = std::string(32, 'k');
+    g.expires_at = common::now_seconds() + 1h;
+    tx.insert_grant(g);
+  });
+  pg::Conn holder(f.db.url());
+  holder.query("BEGIN");
+  holder.query("SELECT 1 FROM grants WHERE id = 'g1' FOR UPDATE");
+  // Held until the check below is done, or 10 s: without the limit, the spend would wait, then
+  // succeed.
+  std::promise<void> done;
+  std::thread release([&holder, finished = done.get_future()] {
+    finished.wait_for(10s);
+    try {
+      holder.query("ROLLBACK");
+    } catch (const std::exception&) {  // the last check then fails on the lock
+    }
+  });
+  SUBCASE("the store, limited") {
+    auto limited = open_store(f.db.url());
+    limited->limit_statements(200ms);
+    CHECK_THROWS_WITH_AS(limited->spend_proof("j1", "g1", "d", common::now_seconds() + 5min, 1),
+                         doctest::Contains("57014"), StoreError);  // query_canceled
+  }
+  SUBCASE("the daemon's end-of-message connection, limited to kMailStatementLimit") {
+    milter::RegistryCache cache(f.db.url(), 30s);
+    std::string error;
+    REQUIRE(cache.load(&error));
+    policy::Verdict proven;
+    proven.jti = "j1";
+    proven.grant = "g1";
+    proven.proof_digest = "d";
+    proven.proof_expires_at = common::now_seconds() + 5min;
+    policy::MessageFacts facts;
+    facts.recipients = {"someone@example.net"};
+    auto check = cache.session_checks(proven, facts, &error);
+    CHECK(check.refusal == std::optional(policy::Reason::store_unavailable));
+  }
+  done.set_value();
+  release.join();
+  auto unlimited = open_store(f.db.url());
+  CHECK(unlimited->spend_proof("j1", "g1", "d", common::now_seconds() + 5min, 1) ==
+        ProofSpend::spent);
 }
 
 }  // namespace
