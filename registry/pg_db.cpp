@@ -167,11 +167,16 @@ Conn::Conn(const std::string& url) : where_(redact_url(url)) {
   PQconninfoFree(parsed);
   // Defaults first: the expanded URL (dbname) overrides them. A server that vanishes without
   // closing the connection (a dead host, a dropped route) is noticed in ~10 s instead of TCP's
-  // ~15 min of retransmissions, which would hold every end of message waiting.
-  const char* keywords[] = {"connect_timeout",  "application_name", "client_encoding",
-                            "tcp_user_timeout", "keepalives_idle",  "keepalives_interval",
-                            "keepalives_count", "dbname",           nullptr};
-  const char* values[] = {"5", "agentgate", "UTF8", "10000", "5", "2", "3", url.c_str(), nullptr};
+  // ~15 min of retransmissions, which would hold every end of message waiting. Every agentgate
+  // connection writes (a proof's spend, the audit log), so a URL naming several hosts connects
+  // to the primary only (target_session_attrs), never to a read-only standby.
+  const char* keywords[] = {"connect_timeout",  "application_name",
+                            "client_encoding",  "tcp_user_timeout",
+                            "keepalives_idle",  "keepalives_interval",
+                            "keepalives_count", "target_session_attrs",
+                            "dbname",           nullptr};
+  const char* values[] = {"5", "agentgate", "UTF8",       "10000",     "5",
+                          "2", "3",         "read-write", url.c_str(), nullptr};
   conn_ = PQconnectdbParams(keywords, values, 1);
   if (!conn_) throw StoreError(fmt::format("store {}: cannot connect: out of memory", where_));
   if (PQstatus(conn_) != CONNECTION_OK) {

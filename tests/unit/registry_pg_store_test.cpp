@@ -367,5 +367,16 @@ TEST_CASE("pg store: a limited connection gives up on a lock held elsewhere") {
         ProofSpend::spent);
 }
 
+TEST_CASE("pg store: connects only where it can write, unless the URL says otherwise") {
+  // A read-only database stands in for a hot standby: a URL naming several hosts must reach
+  // the primary, since every connection writes (a spend, the audit log).
+  PgFixture f;
+  f.admin(fmt::format("ALTER DATABASE {} SET default_transaction_read_only = on", f.db.database()));
+  CHECK_THROWS_WITH_AS(open_store(f.db.url()), doctest::Contains("read-only"), StoreError);
+  auto any = f.db.url() + (f.db.url().find('?') == std::string::npos ? "?" : "&") +
+             "target_session_attrs=any";
+  CHECK(open_store(any)->schema_version() > 0);
+}
+
 }  // namespace
 }  // namespace agentgate::registry
