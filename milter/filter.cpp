@@ -233,22 +233,24 @@ void strip_headers(MtaContext& m, const Session& s) {
 
 // Quotas, replay and the thread ledger: checked only when every pure check passed, so a refused
 // message never consumes quota or burns its proof. With `generation` (a verdict reached on a
-// snapshot not yet confirmed), false when the registry moved past it: nothing was spent and the
-// verdict must be reached again.
-bool apply_session_state(policy::Verdict& v, const policy::MessageFacts& f,
-                         const policy::PolicySettings& settings,
-                         std::optional<std::uint64_t> generation = std::nullopt) {
+// snapshot not yet confirmed): `moved` when the registry moved past it (nothing was spent; the
+// verdict must be reached again), `failed` when the store could not confirm a verdict that
+// spends nothing. A store error during a spend is the verdict's own store_unavailable.
+using Confirmation = RegistryCache::Confirmation;
+Confirmation apply_session_state(policy::Verdict& v, const policy::MessageFacts& f,
+                                 const policy::PolicySettings& settings,
+                                 std::optional<std::uint64_t> generation = std::nullopt) {
   if (v.jti.empty() || v.would_action != policy::Action::accept)
-    return !generation || g_runtime->registry.confirm(*generation);
+    return generation ? g_runtime->registry.confirm(*generation) : Confirmation::current;
   std::string detail;
   auto check = g_runtime->registry.session_checks(v, f, &detail, generation);
-  if (check.moved) return false;
-  if (!check.refusal) return true;
+  if (check.moved) return Confirmation::moved;
+  if (!check.refusal) return Confirmation::current;
   v.reasons.insert(v.reasons.begin(), *check.refusal);
   v.detail = detail;
   v.would_action = std::max(v.would_action, settings.action_for(*check.refusal));
   v.action = settings.mode == policy::Mode::monitor ? policy::Action::accept : v.would_action;
-  return true;
+  return Confirmation::current;
 }
 
 policy::Verdict evaluate_timed(const policy::MessageFacts& f, const policy::IdentityLookup& view,
@@ -263,13 +265,21 @@ policy::Verdict evaluate_timed(const policy::MessageFacts& f, const policy::Iden
 // The verdict at end of message, on a registry known to be current, with the session state
 // applied. Without a change feed the snapshot is confirmed after evaluating rather than before:
 // a proof's spend carries the check in its own transaction, so a governed message costs the
-// store one transaction, not a read and a transaction. If the registry moved meanwhile (or the
-// store cannot confirm), the message is evaluated again the careful way.
+// store one transaction, not a read and a transaction. If the registry moved meanwhile, the
+// message is evaluated again the careful way; if the store could not answer, it gets no second
+// attempt: the snapshot decides only while it is fresh, as after any store error.
 policy::Verdict decide(const policy::MessageFacts& f, const policy::PolicySettings& settings) {
   auto& registry = g_runtime->registry;
   if (auto tentative = registry.tentative_view()) {
     auto verdict = evaluate_timed(f, *tentative->view, settings);
-    if (apply_session_state(verdict, f, settings, tentative->generation)) return verdict;
+    switch (apply_session_state(verdict, f, settings, tentative->generation)) {
+      case Confirmation::current:
+        return verdict;
+      case Confirmation::failed:
+        return evaluate_timed(f, *registry.unreachable_view(), settings);
+      case Confirmation::moved:
+        break;
+    }
   }
   policy::Verdict verdict;
   {

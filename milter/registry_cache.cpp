@@ -191,11 +191,16 @@ std::unique_ptr<policy::IdentityLookup> RegistryCache::eom_view() {
   } catch (const std::exception&) {
     ++store_errors_;
     eom_store_.reset();
-    // A snapshot older than a generation already announced is known to miss a change (a
-    // revocation, maybe): without the store, nothing governed is decided on it.
-    bool current = snap && snap->generation() >= announced_.load();
-    return std::make_unique<SnapshotView>(std::move(snap), fresh() && current);
+    return unreachable_view();
   }
+}
+
+std::unique_ptr<policy::IdentityLookup> RegistryCache::unreachable_view() const {
+  // A snapshot older than a generation already announced is known to miss a change (a
+  // revocation, maybe): without the store, nothing governed is decided on it.
+  auto snap = snapshot_.load();
+  bool current = snap && snap->generation() >= announced_.load();
+  return std::make_unique<SnapshotView>(std::move(snap), fresh() && current);
 }
 
 std::optional<RegistryCache::Tentative> RegistryCache::tentative_view() {
@@ -205,17 +210,17 @@ std::optional<RegistryCache::Tentative> RegistryCache::tentative_view() {
   return Tentative{std::make_unique<SnapshotView>(std::move(snap), true), generation};
 }
 
-bool RegistryCache::confirm(std::uint64_t generation) {
+RegistryCache::Confirmation RegistryCache::confirm(std::uint64_t generation) {
   std::lock_guard lock(eom_mutex_);
   try {
     auto current = open(eom_store_).generation();
     announce(current);
     mark_contact();
-    return current == generation;
+    return current == generation ? Confirmation::current : Confirmation::moved;
   } catch (const std::exception&) {
     ++store_errors_;
     eom_store_.reset();
-    return false;
+    return Confirmation::failed;
   }
 }
 

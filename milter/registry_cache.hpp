@@ -70,8 +70,13 @@ class RegistryCache {
     std::uint64_t generation = 0;
   };
   std::optional<Tentative> tentative_view();
-  // Whether the store is still at `generation`; false when it moved or cannot answer.
-  bool confirm(std::uint64_t generation);
+  // Whether the store is still at `generation`. `failed`: it could not answer, and the message
+  // gets no second attempt (unreachable_view()), as with any store error at end of message.
+  enum class Confirmation { current, moved, failed };
+  Confirmation confirm(std::uint64_t generation);
+  // After a store error at end of message: the snapshot, trusted only while it is fresh and not
+  // known to lag an announced generation; otherwise every lookup is `unavailable`.
+  std::unique_ptr<policy::IdentityLookup> unreachable_view() const;
 
   // The stateful proof checks, after the pure ones passed (SPEC section 4), in this order:
   // thread ledger for replies, replay (same jti, other message), then the grant's quotas, so a
