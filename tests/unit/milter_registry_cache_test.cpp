@@ -49,13 +49,7 @@ struct Fixture {
   }
   std::uint64_t generation() const { return cache.snapshot()->generation(); }
   static void add_grant(registry::Store& store) {
-    policy::Grant g;
-    g.id = "g-00000000000000000001";
-    g.identity_id = "helpdesk";
-    g.task_id = "T-1";
-    g.public_key = std::string(32, 'k');
-    g.issued_at = common::now_seconds();
-    g.expires_at = g.issued_at + std::chrono::minutes(5);
+    auto g = sample_grant("g-00000000000000000001", "helpdesk", common::now_seconds());
     store.write([&](registry::StoreTx& tx) { tx.insert_grant(g); });
   }
   static std::int64_t messages_used(registry::Store& store) {
@@ -127,7 +121,7 @@ TEST_CASE("registry cache: without a feed, a tentative verdict stands only if no
   std::string detail;
   auto other = registry::open_store(f.url);
   SUBCASE("nothing moved: confirmed, and the proof is spent at that generation") {
-    CHECK(f.cache.confirm(tentative->generation));
+    CHECK(f.cache.confirm(tentative->generation) == RegistryCache::Confirmation::current);
     auto check = f.cache.session_checks(proven, facts, &detail, tentative->generation);
     CHECK_FALSE(check.moved);
     CHECK_FALSE(check.refusal);
@@ -135,16 +129,19 @@ TEST_CASE("registry cache: without a feed, a tentative verdict stands only if no
   }
   SUBCASE("the registry moved: not confirmed, and nothing is spent") {
     Fixture::add(*other, "later", kLater);
-    CHECK_FALSE(f.cache.confirm(tentative->generation));
+    CHECK(f.cache.confirm(tentative->generation) == RegistryCache::Confirmation::moved);
     auto check = f.cache.session_checks(proven, facts, &detail, tentative->generation);
     CHECK(check.moved);
     CHECK_FALSE(check.refusal);
     CHECK(Fixture::messages_used(*other) == 0);
     CHECK_FALSE(other->spent_digest("jti-1"));
   }
-  SUBCASE("the store cannot answer: not confirmed") {
+  SUBCASE("the store cannot answer: failed; then only a current, fresh snapshot decides") {
     f.break_store();
-    CHECK_FALSE(f.cache.confirm(tentative->generation));
+    CHECK(f.cache.confirm(tentative->generation) == RegistryCache::Confirmation::failed);
+    CHECK(f.cache.unreachable_view()->by_inbox(kKnown).status == LookupStatus::found);
+    f.cache.announce(f.generation() + 1);  // known to lag: it no longer decides alone
+    CHECK(f.cache.unreachable_view()->by_inbox(kKnown).status == LookupStatus::unavailable);
   }
 }
 

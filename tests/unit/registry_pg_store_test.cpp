@@ -37,6 +37,15 @@ struct PgFixture {
   FreshStore db{Backend::postgresql};
   std::unique_ptr<Store> store = open_store(db.url(), true);
   PgFixture() { store->migrate(); }
+  // Identity "bot" and its grant "g1", valid for an hour, without quotas.
+  void add_bot_with_grant() {
+    store->write([&](StoreTx& tx) {
+      policy::Identity bot = sample_identity();
+      bot.id = "bot";
+      tx.put_identity(bot);
+      tx.insert_grant(sample_grant("g1", "bot", common::now_seconds(), 1h));
+    });
+  }
   // Runs SQL as the cluster's superuser, in the test database.
   pg::Result admin(const std::string& sql) {
     pg::Conn conn(db.url());
@@ -288,17 +297,7 @@ TEST_CASE("pg store: lists come in SQLite's byte order whatever the database's c
 TEST_CASE("pg store: housekeeping purges expired session state, off the message path") {
   PgFixture f;
   const auto now = common::now_seconds();
-  f.store->write([&](StoreTx& tx) {
-    policy::Identity bot = sample_identity();
-    bot.id = "bot";
-    tx.put_identity(bot);
-    policy::Grant g;
-    g.id = "g1";
-    g.identity_id = "bot";
-    g.public_key = std::string(32, 'k');
-    g.expires_at = now + 1h;
-    tx.insert_grant(g);
-  });
+  f.add_bot_with_grant();
   CHECK(f.store->spend_proof("old", "g1", "d", now - 2h, 1) == ProofSpend::spent);
   CHECK(f.store->spend_proof("recent", "g1", "d", now - 10min, 1) == ProofSpend::spent);
   f.store->record_received("bot@agents.test", "<gone@x>", {"a@x.test"}, now - 1s);
@@ -316,17 +315,7 @@ TEST_CASE("pg store: a limited connection gives up on a lock held elsewhere") {
   // The mail path's connection (RegistryCache::kMailStatementLimit): a grant row locked by a
   // long transaction elsewhere must cost the message a tempfail, not its event loop.
   PgFixture f;
-  f.store->write([&](StoreTx& tx) {
-    policy::Identity bot = sample_identity();
-    bot.id = "bot";
-    tx.put_identity(bot);
-    policy::Grant g;
-    g.id = "g1";
-    g.identity_id = "bot";
-    g.public_key = std::string(32, 'k');
-    g.expires_at = common::now_seconds() + 1h;
-    tx.insert_grant(g);
-  });
+  f.add_bot_with_grant();
   pg::Conn holder(f.db.url());
   holder.query("BEGIN");
   holder.query("SELECT 1 FROM grants WHERE id = 'g1' FOR UPDATE");

@@ -32,12 +32,7 @@ struct Fixture {
     store->migrate();
     policy::Identity bot = sample_identity();
     bot.id = "bot";
-    policy::Grant g;
-    g.id = "g-00000000000000000001";
-    g.identity_id = "bot";
-    g.task_id = "T-1";
-    g.public_key = std::string(32, 'k');
-    g.issued_at = common::now_seconds();
+    auto g = sample_grant("g-00000000000000000001", "bot", common::now_seconds());
     g.expires_at = later;
     g.max_messages = 2;
     g.max_recipients = 3;

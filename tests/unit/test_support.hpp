@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "policy/governance.hpp"
+#include "policy/grant.hpp"
 #include "policy/identity.hpp"
 
 namespace agentgate::testing {
@@ -117,6 +118,20 @@ inline policy::Identity sample_identity(policy::Time now = kNow) {
   i.created_at = now;
   i.updated_at = now;
   return i;
+}
+
+// A grant for identity `identity_id` (task T-1, a dummy 32-byte key), issued at `now` and valid
+// for `ttl`, without quotas.
+inline policy::Grant sample_grant(std::string id, std::string identity_id, policy::Time now,
+                                  std::chrono::seconds ttl = std::chrono::minutes(5)) {
+  policy::Grant g;
+  g.id = std::move(id);
+  g.identity_id = std::move(identity_id);
+  g.task_id = "T-1";
+  g.public_key = std::string(32, 'k');
+  g.issued_at = now;
+  g.expires_at = now + ttl;
+  return g;
 }
 
 }  // namespace agentgate::testing
