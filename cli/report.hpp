@@ -26,6 +26,10 @@ using Time = policy::Time;
 enum class Action { accept, quarantine, tempfail, reject };
 inline constexpr std::array<Action, 4> kActions = {Action::accept, Action::quarantine,
                                                    Action::tempfail, Action::reject};
+// ReportData's per-action counts are indexed by Action.
+inline constexpr std::size_t index_of(Action a) {
+  return static_cast<std::size_t>(a);
+}
 const char* to_string(Action a);
 std::optional<Action> parse_action(std::string_view s);
 
