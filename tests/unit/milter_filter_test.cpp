@@ -127,7 +127,7 @@ path = "{}"
   }
 };
 
-TEST_CASE("filter: a current snapshot decides, and the proof is spent once") {
+TEST_CASE("filter: a current snapshot decides, and the proof is spent") {
   Fixture f(true);
   FakeMta m;
   CHECK(f.send(m, true) == Step::cont);
