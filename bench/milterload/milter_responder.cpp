@@ -1,24 +1,36 @@
 // milter_responder: the cheapest milter there can be, to measure the protocol's ceiling and to
-// show that milterload can drive more than any real milter. One thread, epoll, no libmilter.
+// show that milterload can drive more than any real milter. epoll, no libmilter.
 // It negotiates away every step it can (SMFIP_NO* for connect, HELO, MAIL, RCPT, DATA,
 // unknown, EOH and body; SMFIP_NR_* for all) but keeps receiving the headers, so the MTA still
 // does the per-header work a real milter costs it, and answers end of message with "continue".
 // It never modifies, rejects or inspects anything; it must answer every step the MTA did not
 // agree to leave unanswered.
 //
-// Usage: milter_responder -p SOCKSPEC [--no-headers] [--body]
+// For the latency floor (bench/latency_floor): --threads runs that many event loops on one
+// listener, as agentgated's native engine does; --work-us spends that much of the loop's own
+// CPU time at end of message before answering, standing in for a milter's work; --rcpt and
+// --body ask for RCPT (answered) and the body, agentgated's protocol shape.
+//
+// Usage: milter_responder -p SOCKSPEC [--no-headers] [--body] [--rcpt] [--threads N]
+//                         [--work-us N]
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
+#include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <memory>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -69,8 +81,21 @@ uint32_t no_reply_flag(char command) {
   }
 }
 
+// Spends `us` microseconds of this thread's CPU time (time it is preempted does not count).
+void burn(unsigned us) {
+  if (us == 0) return;
+  auto cpu_ns = [] {
+    timespec t{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<long long>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+  };
+  auto until = cpu_ns() + static_cast<long long>(us) * 1000;
+  while (cpu_ns() < until) {
+  }
+}
+
 // Answers the complete packets in c.in; false when the connection must close.
-bool answer(Connection& c, uint32_t wanted) {
+bool answer(Connection& c, uint32_t wanted, unsigned work_us) {
   size_t pos = 0;
   bool keep = true;
   while (keep && c.in.size() - pos >= 4) {
@@ -100,6 +125,7 @@ bool answer(Connection& c, uint32_t wanted) {
         keep = false;
         break;
       case SMFIC_BODYEOB:
+        burn(work_us);
         append_packet(c.out, SMFIR_CONTINUE, "");
         break;
       default:
@@ -122,26 +148,28 @@ bool write_pending(int fd, Connection& c) {
   return true;
 }
 
-class Server {
- public:
-  Server(const Endpoint& endpoint, uint32_t wanted) : endpoint_(endpoint), wanted_(wanted) {
-    listener_ = listen_on(endpoint, 1024);
-    fcntl(listener_, F_SETFL, fcntl(listener_, F_GETFL) | O_NONBLOCK);
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    sigprocmask(SIG_BLOCK, &signals, nullptr);
-    signals_ = signalfd(-1, &signals, SFD_CLOEXEC);
-    epoll_ = epoll_create1(EPOLL_CLOEXEC);
-    watch(listener_, EPOLLIN, EPOLL_CTL_ADD);
-    watch(signals_, EPOLLIN, EPOLL_CTL_ADD);
-  }
+struct Options {
+  uint32_t wanted = 0;
+  unsigned work_us = 0;
+};
 
-  ~Server() {
+// One event loop. All loops watch the same listener (EPOLLEXCLUSIVE: one wakes per
+// connection) and an eventfd that tells them to stop.
+class Loop {
+ public:
+  Loop(const Endpoint& endpoint, int listener, int stop, Options options)
+      : endpoint_(endpoint), listener_(listener), stop_(stop), options_(options) {
+    epoll_ = epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_ < 0) throw std::runtime_error(std::string("epoll_create1: ") + strerror(errno));
+    watch(listener_, EPOLLIN | EPOLLEXCLUSIVE, EPOLL_CTL_ADD);
+    watch(stop, EPOLLIN, EPOLL_CTL_ADD);
+  }
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  ~Loop() {
     for (auto& [fd, c] : connections_) close(fd);
-    close(listener_);
-    if (!endpoint_.unix_path.empty()) unlink(endpoint_.unix_path.c_str());
+    close(epoll_);
   }
 
   void run() {
@@ -151,7 +179,7 @@ class Server {
       if (n < 0 && errno == EINTR) continue;
       for (int i = 0; i < n; ++i) {
         int fd = events[i].data.fd;
-        if (fd == signals_) return;
+        if (fd == stop_) return;
         if (fd == listener_) {
           accept_all();
         } else {
@@ -174,7 +202,7 @@ class Server {
   void accept_all() {
     for (;;) {
       int fd = accept4(listener_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) return;
+      if (fd < 0) return;  // EAGAIN: none left, or another loop took it
       if (endpoint_.family != AF_UNIX) {
         int on = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
@@ -193,7 +221,7 @@ class Server {
       ssize_t n = read(fd, buf, sizeof buf);
       if (n > 0) {
         c.in.append(buf, static_cast<size_t>(n));
-        keep = answer(c, wanted_);
+        keep = answer(c, options_.wanted, options_.work_us);
       } else {
         keep = n < 0 && (errno == EAGAIN || errno == EINTR);
       }
@@ -210,14 +238,45 @@ class Server {
     }
   }
 
-  Endpoint endpoint_;
-  uint32_t wanted_;
-  int listener_ = -1;
-  int signals_ = -1;
+  const Endpoint& endpoint_;
+  int listener_;
+  int stop_;
   int epoll_ = -1;
+  Options options_;
   unsigned long accepted_ = 0;
   std::unordered_map<int, Connection> connections_;
 };
+
+// Runs `threads` loops until SIGINT or SIGTERM; returns the connections accepted.
+unsigned long serve(const Endpoint& endpoint, unsigned threads, Options options) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before any thread starts: they inherit it
+  int listener = listen_on(endpoint, 1024);
+  fcntl(listener, F_SETFL, fcntl(listener, F_GETFL) | O_NONBLOCK);
+  int stop = eventfd(0, EFD_CLOEXEC);
+  std::vector<std::unique_ptr<Loop>> loops;
+  std::vector<std::thread> running;
+  for (unsigned i = 0; i < threads; ++i)
+    loops.push_back(std::make_unique<Loop>(endpoint, listener, stop, options));
+  for (auto& loop : loops) running.emplace_back([&l = *loop] { l.run(); });
+  int signal = 0;
+  sigwait(&signals, &signal);
+  uint64_t one = 1;
+  [[maybe_unused]] auto n = write(stop, &one, sizeof one);  // level-triggered: wakes every loop
+  unsigned long accepted = 0;
+  for (size_t i = 0; i < loops.size(); ++i) {
+    running[i].join();
+    accepted += loops[i]->accepted();
+  }
+  loops.clear();
+  close(stop);
+  close(listener);
+  if (!endpoint.unix_path.empty()) unlink(endpoint.unix_path.c_str());
+  return accepted;
+}
 
 }  // namespace
 
@@ -226,17 +285,27 @@ int main(int argc, char** argv) {
   std::string spec;
   bool no_headers = false;
   bool body = false;
+  bool rcpt = false;
+  unsigned threads = 1;
+  Options options;
   app.add_option("-p,--socket", spec, "unix:/path or inet:PORT@HOST")->required();
   app.add_flag("--no-headers", no_headers, "negotiate SMFIP_NOHDRS too");
   app.add_flag("--body", body, "receive the body (no SMFIP_NOBODY)");
+  app.add_flag("--rcpt", rcpt, "receive RCPT and answer it (no SMFIP_NORCPT, SMFIP_NR_RCPT)");
+  app.add_option("-t,--threads", threads, "event loops on the one listener")
+      ->check(CLI::Range(1, 256));
+  app.add_option("--work-us", options.work_us,
+                 "CPU time to spend at end of message before answering, in microseconds")
+      ->check(CLI::Range(0, 1'000'000));
   CLI11_PARSE(app, argc, argv);
   uint32_t wanted = kNoReply | kNotSent;
   if (no_headers) wanted |= SMFIP_NOHDRS;
   if (body) wanted &= ~static_cast<uint32_t>(SMFIP_NOBODY);
+  if (rcpt) wanted &= ~static_cast<uint32_t>(SMFIP_NORCPT | SMFIP_NR_RCPT);
+  options.wanted = wanted;
   try {
-    Server server(resolve_endpoint(spec), wanted);
-    server.run();
-    fmt::print(stderr, "milter_responder: {} connections\n", server.accepted());
+    auto accepted = serve(resolve_endpoint(spec), threads, options);
+    fmt::print(stderr, "milter_responder: {} connections\n", accepted);
   } catch (const std::exception& e) {
     fmt::print(stderr, "milter_responder: {}\n", e.what());
     return 1;

@@ -3,7 +3,9 @@
 # the libmilter nullmilter over unix sockets in a scratch directory. Each of 2000 messages
 # (4 connections) must get a final "continue" with no protocol or connection error; a 3-message
 # corpus must reach a verbose nullmilter with its {auth_authen}, null sender and queue ids;
-# a run against a socket nobody listens on must fail (exit 1, connection errors counted).
+# a run against a socket nobody listens on must fail (exit 1, connection errors counted); the
+# latency-floor responder (2 loops, RCPT and body, --work-us 300) must answer everything and
+# cost at least its 300 µs of CPU per message.
 # Every process started here is stopped on exit.
 set -euo pipefail
 
@@ -53,11 +55,15 @@ EOF
 
 "$responder" -p "unix:$work/responder.sock" &
 pids+=($!)
+"$responder" -p "unix:$work/floor.sock" -t 2 --rcpt --body --work-us 300 &
+floor_pid=$!
+pids+=($floor_pid)
 "$nullmilter" -p "unix:$work/null.sock" -q &
 pids+=($!)
 "$nullmilter" -p "unix:$work/verbose.sock" 2>"$work/verbose.log" &
 pids+=($!)
 wait_for_socket "$work/responder.sock"
+wait_for_socket "$work/floor.sock"
 wait_for_socket "$work/null.sock"
 wait_for_socket "$work/verbose.sock"
 
@@ -66,6 +72,17 @@ for milter in responder null; do
     fail "milterload against $milter exited $?"
   check_run "$work/$milter.json" 2000
 done
+
+"$milterload" -s "unix:$work/floor.sock" -c 4 -n 400 --pid "$floor_pid" --json \
+  >"$work/floor.json" || fail "milterload against the floor responder exited $?"
+check_run "$work/floor.json" 400
+/usr/bin/python3 - "$work/floor.json" <<'EOF' || fail "the floor responder's cost"
+import json, sys
+r = json.load(open(sys.argv[1]))
+cpu = r["milter"]["cpu_us_per_msg"]
+assert cpu >= 300, f"milter CPU {cpu} µs/msg, below the 300 µs it was told to spend"
+print(f"ok: the floor responder spends {cpu:.0f} µs of CPU per message")
+EOF
 
 cat >"$work/corpus.txt" <<'EOF'
 #envelope from=<agent-1@agents.example> rcpt=<bob@example.org>,<carol@example.net> login=agent-1
