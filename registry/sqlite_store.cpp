@@ -23,6 +23,10 @@ namespace {
 using policy::Identity;
 using sqlite::Stmt;
 
+constexpr auto kPurgeEvery = std::chrono::minutes(1);
+constexpr int kPurgeBatch = 1024;   // rows per write transaction
+constexpr int kPurgeBatches = 256;  // per housekeeping: ~4,400 expired rows a second
+
 class SqliteTx final : public StoreTx {
  public:
   explicit SqliteTx(sqlite::Db& db) : db_(db) {}
@@ -207,7 +211,27 @@ class SqliteStore final : public Store {
   }
 
   void defer_housekeeping() override { db_.exec("PRAGMA wal_autocheckpoint=0"); }
-  void housekeeping() override { db_.exec("PRAGMA wal_checkpoint(PASSIVE)"); }
+  // Expired session state is purged here, as on PostgreSQL, never on the message path: at most
+  // once a minute however often the daemon's poll calls it. Then a WAL checkpoint.
+  void housekeeping() override {
+    require_schema();
+    auto now = std::chrono::steady_clock::now();
+    if (!last_purge_ || now - *last_purge_ >= kPurgeEvery) {
+      const std::int64_t wall = secs(common::now_seconds());
+      // Replay rows live an hour past their proof's expiry (an identical retry is still
+      // recognised); ledger rows go once find_received no longer answers for them.
+      purge(
+          "DELETE FROM proof_replay WHERE jti IN "
+          "(SELECT jti FROM proof_replay WHERE expires_at < ?1 LIMIT ?2)",
+          wall - 3600);
+      purge(
+          "DELETE FROM ledger WHERE rowid IN "
+          "(SELECT rowid FROM ledger WHERE expires_at <= ?1 LIMIT ?2)",
+          wall);
+      last_purge_ = now;
+    }
+    db_.exec("PRAGMA wal_checkpoint(PASSIVE)");
+  }
 
   std::uint64_t generation() override {
     require_same_file();
@@ -382,8 +406,6 @@ class SqliteStore final : public Store {
 
   ProofSpend spend_in_tx(std::string_view jti, std::string_view grant_id, std::string_view digest,
                          policy::Time expires_at, std::int64_t recipients) {
-    Stmt purge(db_, "DELETE FROM proof_replay WHERE expires_at < ?1");
-    purge.bind(1, secs(common::now_seconds()) - 3600).run();
     Stmt seen(db_, "SELECT digest FROM proof_replay WHERE jti = ?1");
     seen.bind(1, jti);
     if (seen.step())
@@ -404,6 +426,24 @@ class SqliteStore final : public Store {
                   "VALUES (?1, ?2, ?3, ?4)");
     remember.bind(1, jti).bind(2, grant_id).bind(3, digest).bind(4, secs(expires_at)).run();
     return ProofSpend::spent;
+  }
+
+  // Deletes in batches, each its own write transaction, so the lock is never held long: the
+  // mail path's spends queue behind at most one batch.
+  void purge(const char* sql, std::int64_t before) {
+    for (int batch = 0; batch < kPurgeBatches; ++batch) {
+      db_.exec("BEGIN IMMEDIATE");
+      try {
+        Stmt s(db_, sql);
+        s.bind(1, before).bind(2, std::int64_t{kPurgeBatch}).run();
+        int deleted = sqlite3_changes(db_.handle());
+        db_.exec("COMMIT");
+        if (deleted < kPurgeBatch) return;
+      } catch (...) {
+        sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+      }
+    }
   }
 
   void require_schema() {
@@ -428,6 +468,7 @@ class SqliteStore final : public Store {
   std::pair<dev_t, ino_t> opened_{};
   sqlite::Db db_;
   bool checked_ = false;
+  std::optional<std::chrono::steady_clock::time_point> last_purge_;
 };
 
 }  // namespace

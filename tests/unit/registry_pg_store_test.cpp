@@ -1,7 +1,7 @@
 // What only the PostgreSQL backend has: migrations safe against concurrent `agentgatectl init`,
 // one notification per committed write on the change feed (none for a rolled-back one), a broken
 // feed or store connection reported as a StoreError, connection failures that arrive within the
-// connect timeout and never show the URL's password, and housekeeping of expired session state.
+// connect timeout and never show the URL's password.
 //
 // These cases need the cluster of tests/pg/cluster.sh and FAIL without it (no silent skip):
 // ctest runs them in unit_pg, and the plain `unit` run filters them out by name ("pg store:").
@@ -292,23 +292,6 @@ TEST_CASE("pg store: lists come in SQLite's byte order whatever the database's c
   CHECK(listed == std::vector<std::string>{"B-bot", "_z-bot", "a-bot", "b-bot"});
   auto linguistic = pg::Conn(db.url()).query("SELECT id FROM identities ORDER BY id");
   CHECK(linguistic.row(0).text(0) != "B-bot");  // the collation this case is about is in force
-}
-
-TEST_CASE("pg store: housekeeping purges expired session state, off the message path") {
-  PgFixture f;
-  const auto now = common::now_seconds();
-  f.add_bot_with_grant();
-  CHECK(f.store->spend_proof("old", "g1", "d", now - 2h, 1) == ProofSpend::spent);
-  CHECK(f.store->spend_proof("recent", "g1", "d", now - 10min, 1) == ProofSpend::spent);
-  f.store->record_received("bot@agents.test", "<gone@x>", {"a@x.test"}, now - 1s);
-  f.store->record_received("bot@agents.test", "<kept@x>", {"a@x.test"}, now + 1h);
-  // The per-message path keeps expired rows until housekeeping: an old jti is still a retry.
-  CHECK(f.store->spend_proof("old", "g1", "d", now - 2h, 1) == ProofSpend::identical_retry);
-  f.store->housekeeping();
-  CHECK_FALSE(f.store->spent_digest("old"));
-  CHECK(f.store->spent_digest("recent") == std::optional<std::string>("d"));
-  CHECK(f.admin("SELECT 1 FROM ledger WHERE message_id = '<gone@x>'").empty());
-  CHECK(f.store->find_received("bot@agents.test", "<kept@x>").has_value());
 }
 
 TEST_CASE("pg store: a limited connection gives up on a lock held elsewhere") {

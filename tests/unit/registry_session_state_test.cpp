@@ -1,6 +1,7 @@
 // Per-message session state in the store: spending a proof charges the grant's quotas once,
 // an identical retry is free, another message with the same jti is a replay, an exhausted
-// grant refuses without charging, and the conversation ledger answers only what it recorded.
+// grant refuses without charging, the conversation ledger answers only what it recorded, and
+// housekeeping, never the message path, purges what expired.
 // The same holds when gateways race on separate connections. Runs against the backend
 // store_support.hpp selects.
 #include <algorithm>
@@ -94,6 +95,27 @@ TEST_CASE("session state: a spend at a generation the registry moved past spends
   CHECK_FALSE(f.store->spent_digest("j2"));
   CHECK(spend_at(f.store->generation(), "j2") == std::optional<ProofSpend>(ProofSpend::spent));
   CHECK(f.grant().messages_used == 2);
+}
+
+TEST_CASE("session state: housekeeping purges expired session state, off the message path") {
+  using namespace std::chrono_literals;
+  Fixture f;
+  const auto now = common::now_seconds();
+  auto spend = [&](const char* jti, policy::Time expires_at) {
+    return f.store->spend_proof(jti, "g-00000000000000000001", "d", expires_at, 1);
+  };
+  CHECK(spend("old", now - 2h) == ProofSpend::spent);
+  CHECK(spend("recent", now - 10min) == ProofSpend::spent);
+  f.store->record_received("bot@agents.test", "<gone@x>", {"a@x.test"}, now - 1s);
+  f.store->record_received("bot@agents.test", "<kept@x>", {"a@x.test"}, now + 1h);
+  // The message path keeps expired rows until housekeeping: an old jti is still a retry.
+  CHECK(spend("old", now - 2h) == ProofSpend::identical_retry);
+  CHECK(f.grant().messages_used == 2);
+  f.store->housekeeping();
+  CHECK_FALSE(f.store->spent_digest("old"));  // an hour past its expiry
+  CHECK(f.store->spent_digest("recent") == std::optional<std::string>("d"));
+  CHECK_FALSE(f.store->find_received("bot@agents.test", "<gone@x>").has_value());
+  CHECK(f.store->find_received("bot@agents.test", "<kept@x>").has_value());
 }
 
 TEST_CASE("session state: the ledger answers for the inbox and message it recorded") {
