@@ -8,7 +8,8 @@
 # into /var/cache/agentgate-test/sendmail).  Prints one PASS/FAIL line per
 # check and, last, exactly "N passed, M failed"; exit status 1 on any
 # failure.  KEEP=1 keeps the harness root on success.
-# Ports (env): SM_PORT=3630 SINK_PORT=3626.
+# Ports (env): SM_PORT=3630 SINK_PORT=3626. AG_ENGINE=native: through the native protocol
+# engine instead of libmilter.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -49,6 +50,15 @@ start_main() {
 	ag_start "$AG_LOG" "$AG_CONF" && AG_PID=$AG_LAST_PID
 }
 ag_must "start agentgated on $SOCK" start_main
+check_engine() { # AG_ENGINE (env) picks it; the ready line names the one running
+	local name="agentgated runs the ${AG_ENGINE:-libmilter} protocol engine"
+	if grep -q "(engine ${AG_ENGINE:-libmilter}," "$AG_LOG"; then
+		ag_pass "$name"
+	else
+		ag_fail "$name" "$(grep ' ready on ' "$AG_LOG")"
+	fi
+}
+check_engine
 ag_must "start smtp-sink on 127.0.0.1:$SINK_PORT" sink_start "$H"
 start_sendmail() {
 	sm_setup "$H" "$SOCK" &&

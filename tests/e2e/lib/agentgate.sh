@@ -117,7 +117,8 @@ ag_prereq() {
 
 # ag_write_config FILE MILTER_SOCKET EVENTS [MODE [GATEWAY [MTA_KIND [MTA_DIR [GROUP]]]]]
 # Writes an agentgated config: registry $H/registry.db, no metrics listener,
-# require_proof = false (the Agent-Proof is not exercised here).
+# require_proof = false (the Agent-Proof is not exercised here); AG_ENGINE (env)
+# picks the protocol engine, libmilter by default.
 ag_write_config() {
 	local file=$1 sock=$2 events=$3 mode=${4:-enforce} gw=${5:-mta.harness.test}
 	local kind=${6:-postfix} mtadir=${7:-$H/pf/etc} group=${8-postfix} name
@@ -127,6 +128,7 @@ ag_write_config() {
 [milter]
 socket = "$sock"
 group = "$group"
+engine = "${AG_ENGINE:-libmilter}"
 [control]
 socket = "$H/run/control-$name.sock"
 metrics = ""
