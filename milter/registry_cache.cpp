@@ -156,7 +156,9 @@ bool RegistryCache::poll(std::string* error) {
   // Last, and never in the way of a rebuild: housekeeping that fails (a purge refused, say)
   // is counted and reported, and the snapshot is current all the same.
   try {
-    if (watch_store_) watch_store_->housekeeping();
+    // Each purge batch takes the end-of-message lock: a spend waits for one batch at most,
+    // and is woken the moment it ends.
+    if (watch_store_) watch_store_->housekeeping([this] { return std::unique_lock(eom_mutex_); });
   } catch (const std::exception& e) {
     ++store_errors_;
     if (error && error->empty()) *error = std::string("housekeeping: ") + e.what();

@@ -93,7 +93,10 @@ Db::Db(const std::string& path, bool create) : path_(path) {
   }
   sqlite3_busy_timeout(db_, 5000);
   try {
-    exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+    exec(
+        fmt::format("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                    "PRAGMA foreign_keys=ON; PRAGMA journal_size_limit={};",
+                    kWalSizeLimit));
   } catch (...) {  // "file is not a database": the destructor will not run, so close here
     sqlite3_close(db_);
     db_ = nullptr;

@@ -16,6 +16,12 @@ namespace agentgate::registry::sqlite {
 
 class Db;
 
+// The WAL file is cut back to this size when a writer starts it over after a complete
+// checkpoint. Without a limit it keeps the size of its largest burst for good (370 MB after
+// 20,000 governed messages back to back on the benchmark machine); below the limit it is
+// reused in place, so steady traffic does not pay to grow it again.
+constexpr std::int64_t kWalSizeLimit = 64 * 1024 * 1024;
+
 struct CachedStmt {
   sqlite3_stmt* stmt = nullptr;
   bool in_use = false;
@@ -53,7 +59,8 @@ class Stmt {
 
 class Db {
  public:
-  // Opens (creating if allowed) the database file; WAL mode, foreign keys on, busy timeout.
+  // Opens (creating if allowed) the database file; WAL mode (bounded by kWalSizeLimit),
+  // foreign keys on, busy timeout.
   Db(const std::string& path, bool create);
   ~Db();
   Db(const Db&) = delete;

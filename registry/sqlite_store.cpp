@@ -5,6 +5,7 @@
 
 #include <sys/stat.h>
 
+#include <exception>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -24,8 +25,8 @@ using policy::Identity;
 using sqlite::Stmt;
 
 constexpr auto kPurgeEvery = std::chrono::minutes(1);
-constexpr int kPurgeBatch = 1024;   // rows per write transaction
-constexpr int kPurgeBatches = 256;  // per housekeeping: ~4,400 expired rows a second
+constexpr int kPurgeBatch = 1024;  // rows per write transaction (a few ms)
+constexpr int kPurgeBatches = 64;  // per housekeeping call; a backlog goes on at the next poll
 
 class SqliteTx final : public StoreTx {
  public:
@@ -212,25 +213,34 @@ class SqliteStore final : public Store {
 
   void defer_housekeeping() override { db_.exec("PRAGMA wal_autocheckpoint=0"); }
   // Expired session state is purged here, as on PostgreSQL, never on the message path: at most
-  // once a minute however often the daemon's poll calls it. Then a WAL checkpoint.
-  void housekeeping() override {
+  // once a minute however often the daemon's poll calls it, and on at the next call while a
+  // backlog remains. Then a WAL checkpoint, whether or not the purge succeeded.
+  void housekeeping(const BatchGate& gate) override {
     require_schema();
     auto now = std::chrono::steady_clock::now();
+    std::exception_ptr failed;
     if (!last_purge_ || now - *last_purge_ >= kPurgeEvery) {
       const std::int64_t wall = secs(common::now_seconds());
-      // Replay rows live an hour past their proof's expiry (an identical retry is still
-      // recognised); ledger rows go once find_received no longer answers for them.
-      purge(
-          "DELETE FROM proof_replay WHERE jti IN "
-          "(SELECT jti FROM proof_replay WHERE expires_at < ?1 LIMIT ?2)",
-          wall - 3600);
-      purge(
-          "DELETE FROM ledger WHERE rowid IN "
-          "(SELECT rowid FROM ledger WHERE expires_at <= ?1 LIMIT ?2)",
-          wall);
-      last_purge_ = now;
+      int budget = kPurgeBatches;
+      try {
+        // Replay rows live an hour past their proof's expiry (an identical retry is still
+        // recognised); ledger rows go once find_received no longer answers for them.
+        bool done = purge(
+                        "DELETE FROM proof_replay WHERE jti IN "
+                        "(SELECT jti FROM proof_replay WHERE expires_at < ?1 LIMIT ?2)",
+                        wall - 3600, gate, budget) &&
+                    purge(
+                        "DELETE FROM ledger WHERE rowid IN "
+                        "(SELECT rowid FROM ledger WHERE expires_at <= ?1 LIMIT ?2)",
+                        wall, gate, budget);
+        if (done) last_purge_ = now;
+      } catch (...) {
+        failed = std::current_exception();
+        last_purge_ = now;  // a minute before the next attempt
+      }
     }
     db_.exec("PRAGMA wal_checkpoint(PASSIVE)");
+    if (failed) std::rethrow_exception(failed);
   }
 
   std::uint64_t generation() override {
@@ -428,22 +438,28 @@ class SqliteStore final : public Store {
     return ProofSpend::spent;
   }
 
-  // Deletes in batches, each its own write transaction, so the lock is never held long: the
-  // mail path's spends queue behind at most one batch.
-  void purge(const char* sql, std::int64_t before) {
-    for (int batch = 0; batch < kPurgeBatches; ++batch) {
+  // Deletes in batches, each its own write transaction under `gate`, so the write lock is never
+  // held long and writers waiting on the gate get in between batches. True when nothing is left;
+  // false when `budget` (batches, shared by the calls of one housekeeping) ran out first.
+  bool purge(const char* sql, std::int64_t before, const BatchGate& gate, int& budget) {
+    while (budget > 0) {
+      --budget;
+      std::unique_lock<std::mutex> turn;
+      if (gate) turn = gate();
       db_.exec("BEGIN IMMEDIATE");
+      int deleted = 0;
       try {
         Stmt s(db_, sql);
         s.bind(1, before).bind(2, std::int64_t{kPurgeBatch}).run();
-        int deleted = sqlite3_changes(db_.handle());
+        deleted = sqlite3_changes(db_.handle());
         db_.exec("COMMIT");
-        if (deleted < kPurgeBatch) return;
       } catch (...) {
         sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
         throw;
       }
+      if (deleted < kPurgeBatch) return true;
     }
+    return false;
   }
 
   void require_schema() {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -89,10 +90,15 @@ class Store {
   virtual int schema_version() = 0;
   virtual std::uint64_t generation() = 0;
   // Housekeeping kept off the mail path: a connection that serves messages stops doing it
-  // itself (defer_housekeeping), another runs it on a timer (housekeeping). SQLite: WAL
-  // checkpoints, which fsync. No-ops where there is nothing to do.
+  // itself (defer_housekeeping), another runs it on a timer (housekeeping): purging expired
+  // session state (replay records, ledger rows) at most once a minute, and on SQLite a WAL
+  // checkpoint, which fsyncs. SQLite purges in short batches, each a write transaction; `gate`,
+  // when given, is held for each one, so a process that also writes mail-path state can make
+  // its writers wait their turn on it rather than in SQLite's busy handler, which sleeps at
+  // least a millisecond. A failed purge is retried a minute later; the checkpoint runs anyway.
+  using BatchGate = std::function<std::unique_lock<std::mutex>()>;
   virtual void defer_housekeeping() {}
-  virtual void housekeeping() {}
+  virtual void housekeeping(const BatchGate& gate = {}) { (void)gate; }
   // Statements on this connection give up after `limit` (a lock held elsewhere, a server that
   // stalls with the connection open) with a StoreError instead of waiting: the mail path's
   // connection sets it, so a message tempfails rather than holding its event loop. PostgreSQL:

@@ -6,7 +6,7 @@
 // It never modifies, rejects or inspects anything; it must answer every step the MTA did not
 // agree to leave unanswered.
 //
-// For the latency floor (bench/latency_floor): --threads runs that many event loops on one
+// For the latency floor (bench/run --floor): --threads runs that many event loops on one
 // listener, as agentgated's native engine does; --work-us spends that much of the loop's own
 // CPU time at end of message before answering, standing in for a milter's work; --rcpt and
 // --body ask for RCPT (answered) and the body, agentgated's protocol shape.
@@ -261,11 +261,20 @@ unsigned long serve(const Endpoint& endpoint, unsigned threads, Options options)
   std::vector<std::thread> running;
   for (unsigned i = 0; i < threads; ++i)
     loops.push_back(std::make_unique<Loop>(endpoint, listener, stop, options));
-  for (auto& loop : loops) running.emplace_back([&l = *loop] { l.run(); });
+  auto stop_all = [stop] {
+    uint64_t one = 1;
+    [[maybe_unused]] auto n = write(stop, &one, sizeof one);  // level-triggered: wakes every loop
+  };
+  try {
+    for (auto& loop : loops) running.emplace_back([&l = *loop] { l.run(); });
+  } catch (...) {  // a thread that could not start: stop the others before giving up
+    stop_all();
+    for (auto& t : running) t.join();
+    throw;
+  }
   int signal = 0;
   sigwait(&signals, &signal);
-  uint64_t one = 1;
-  [[maybe_unused]] auto n = write(stop, &one, sizeof one);  // level-triggered: wakes every loop
+  stop_all();
   unsigned long accepted = 0;
   for (size_t i = 0; i < loops.size(); ++i) {
     running[i].join();

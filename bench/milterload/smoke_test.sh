@@ -73,9 +73,9 @@ for milter in responder null; do
   check_run "$work/$milter.json" 2000
 done
 
-"$milterload" -s "unix:$work/floor.sock" -c 4 -n 400 --pid "$floor_pid" --json \
+"$milterload" -s "unix:$work/floor.sock" -c 4 -n 2000 --pid "$floor_pid" --json \
   >"$work/floor.json" || fail "milterload against the floor responder exited $?"
-check_run "$work/floor.json" 400
+check_run "$work/floor.json" 2000
 /usr/bin/python3 - "$work/floor.json" <<'EOF' || fail "the floor responder's cost"
 import json, sys
 r = json.load(open(sys.argv[1]))

@@ -104,6 +104,7 @@ TEST_CASE("session state: housekeeping purges expired session state, off the mes
   auto spend = [&](const char* jti, policy::Time expires_at) {
     return f.store->spend_proof(jti, "g-00000000000000000001", "d", expires_at, 1);
   };
+  auto ledger_rows = [&] { return f.db.scalar("SELECT COUNT(*) FROM ledger"); };
   CHECK(spend("old", now - 2h) == ProofSpend::spent);
   CHECK(spend("recent", now - 10min) == ProofSpend::spent);
   f.store->record_received("bot@agents.test", "<gone@x>", {"a@x.test"}, now - 1s);
@@ -111,11 +112,28 @@ TEST_CASE("session state: housekeeping purges expired session state, off the mes
   // The message path keeps expired rows until housekeeping: an old jti is still a retry.
   CHECK(spend("old", now - 2h) == ProofSpend::identical_retry);
   CHECK(f.grant().messages_used == 2);
+  CHECK(ledger_rows() == 2);
   f.store->housekeeping();
   CHECK_FALSE(f.store->spent_digest("old"));  // an hour past its expiry
   CHECK(f.store->spent_digest("recent") == std::optional<std::string>("d"));
-  CHECK_FALSE(f.store->find_received("bot@agents.test", "<gone@x>").has_value());
+  CHECK(ledger_rows() == 1);
   CHECK(f.store->find_received("bot@agents.test", "<kept@x>").has_value());
+  SUBCASE("once a minute: the next call, a moment later, purges nothing") {
+    f.store->record_received("bot@agents.test", "<late@x>", {"a@x.test"}, now - 1s);
+    f.store->housekeeping();
+    CHECK(ledger_rows() == 2);
+  }
+}
+
+TEST_CASE("session state: one housekeeping purges more expired rows than a batch holds") {
+  using namespace std::chrono_literals;
+  Fixture f;
+  const auto now = common::now_seconds();
+  for (int i = 0; i < 2100; ++i)  // SQLite deletes 1,024 per write transaction
+    f.store->record_received("bot@agents.test", fmt::format("<{}@x>", i), {"a@x.test"}, now - 1s);
+  f.store->record_received("bot@agents.test", "<kept@x>", {"a@x.test"}, now + 1h);
+  f.store->housekeeping();
+  CHECK(f.db.scalar("SELECT COUNT(*) FROM ledger") == 1);
 }
 
 TEST_CASE("session state: the ledger answers for the inbox and message it recorded") {

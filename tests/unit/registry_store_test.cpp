@@ -2,15 +2,19 @@
 // identity persistence of every field, and the lookups governance relies on (agent names, live
 // inboxes and principals). "store:" cases run against the backend store_support.hpp selects
 // (SQLite, or PostgreSQL under ctest -R unit_pg); "sqlite store:" cases are about the SQLite
-// file itself and run only there.
+// file itself (a replaced file, the WAL cut back after a burst) and run only there.
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
 
 #include <doctest/doctest.h>
+#include <sqlite3.h>
 
+#include "common/timefmt.hpp"
+#include "registry/sqlite_db.hpp"
 #include "registry/store.hpp"
 #include "store_support.hpp"
 #include "test_support.hpp"
@@ -399,6 +403,61 @@ TEST_CASE("sqlite store: a store file replaced or removed under an open connecti
     std::filesystem::remove(path);
     CHECK_THROWS_AS(store->generation(), StoreError);
   }
+}
+
+TEST_CASE("sqlite store: after a burst the WAL file is cut back to its limit") {
+  TempDir dir;
+  auto path = dir.file("burst.db");
+  auto store = open_store("sqlite://" + path, true);
+  store->migrate();
+  {  // a burst through a connection of its own, which sets no limit
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    std::string burst = "CREATE TABLE burst (b BLOB); BEGIN;";
+    for (int i = 0; i < 72; ++i) burst += "INSERT INTO burst VALUES (zeroblob(1048576));";
+    int rc = sqlite3_exec(db, (burst + "COMMIT;").c_str(), nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+    REQUIRE(rc == SQLITE_OK);
+  }
+  const auto wal = path + "-wal";
+  REQUIRE(std::filesystem::file_size(wal) > sqlite::kWalSizeLimit);
+  store->housekeeping();  // the checkpoint copies every frame back
+  // The next write starts the WAL over and cuts the file back.
+  store->record_received("bot@agents.test", "<m@x>", {"a@x.test"},
+                         common::now_seconds() + std::chrono::hours(1));
+  CHECK(std::filesystem::file_size(wal) <= sqlite::kWalSizeLimit);
+  CHECK(store->find_received("bot@agents.test", "<m@x>").has_value());
+}
+
+TEST_CASE("sqlite store: a purge backlog goes on at the next call, one gated batch at a time") {
+  FreshStore db(Backend::sqlite);
+  auto store = open_store(db.url(), true);
+  store->migrate();
+  // 70,000 expired ledger rows: more than one housekeeping's budget of batches.
+  db.exec_sql(
+      "INSERT INTO ledger (inbox, message_id, participants, expires_at) "
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 70000) "
+      "SELECT 'bot@agents.test', '<' || i || '@x>', 'a@x.test', 1 FROM n");
+  auto rows = [&] { return db.scalar("SELECT COUNT(*) FROM ledger"); };
+  std::mutex turn;
+  int batches = 0;
+  bool released = true;  // every batch's turn ended before the next began
+  Store::BatchGate gate = [&] {
+    ++batches;
+    if (!turn.try_lock()) released = false;
+    turn.unlock();
+    return std::unique_lock(turn);
+  };
+  store->housekeeping(gate);
+  CHECK(batches > 1);
+  CHECK(released);
+  CHECK(rows() > 0);  // the budget ran out first
+  CHECK(rows() < 70000);
+  store->housekeeping(gate);  // a moment later: the backlog goes on
+  CHECK(rows() == 0);
+  batches = 0;
+  store->housekeeping(gate);  // nothing left: back to once a minute
+  CHECK(batches == 0);
 }
 
 }  // namespace

@@ -105,6 +105,24 @@ class FreshStore {
     if (rc != SQLITE_OK) throw std::runtime_error("sqlite: " + msg);
   }
 
+  // The integer a one-value query returns, read behind the store's back (a row count, say).
+  std::int64_t scalar(const std::string& sql) const {
+    if (postgres()) return registry::pg::Conn(url_).query(sql).row(0).integer(0);
+    sqlite3* db = nullptr;
+    std::string path = url_.substr(9);
+    sqlite3_stmt* stmt = nullptr;
+    std::int64_t value = 0;
+    bool ok = sqlite3_open(path.c_str(), &db) == SQLITE_OK &&
+              sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+              sqlite3_step(stmt) == SQLITE_ROW;
+    if (ok) value = sqlite3_column_int64(stmt, 0);
+    std::string msg = sqlite3_errmsg(db);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    if (!ok) throw std::runtime_error("sqlite: " + sql + ": " + msg);
+    return value;
+  }
+
  private:
   Backend backend_;
   TempDir dir_;
