@@ -17,7 +17,7 @@ namespace agentgate::registry::sqlite {
 class Db;
 
 // The WAL file is cut back to this size when a writer starts it over after a complete
-// checkpoint. Without a limit it keeps the size of its largest burst for good (370 MB after
+// checkpoint. Without a limit it keeps the size of its largest burst for good (365 MB after
 // 20,000 governed messages back to back on the benchmark machine); below the limit it is
 // reused in place, so steady traffic does not pay to grow it again.
 constexpr std::int64_t kWalSizeLimit = 64 * 1024 * 1024;
