@@ -95,11 +95,11 @@ class PgStore final : public Store {
     auto now = std::chrono::steady_clock::now();
     if (last_housekeeping_ && now - *last_housekeeping_ < kHousekeepingEvery) return;
     const std::int64_t wall = secs(common::now_seconds());
+    last_housekeeping_ = now;  // a failed purge, too, waits a minute before the next attempt
     // Replay rows live an hour past their expiry, as on SQLite; ledger rows that
     // find_received no longer answers for go at once.
     conn_.query("DELETE FROM proof_replay WHERE expires_at < $1", {wall - 3600});
     conn_.query("DELETE FROM ledger WHERE expires_at <= $1", {wall});
-    last_housekeeping_ = now;
   }
 
   std::uint64_t generation() override {

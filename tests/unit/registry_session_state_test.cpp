@@ -136,6 +136,13 @@ TEST_CASE("session state: one housekeeping purges more expired rows than a batch
   CHECK(f.db.scalar("SELECT COUNT(*) FROM ledger") == 1);
 }
 
+TEST_CASE("session state: a failed purge waits a minute, not the next poll") {
+  Fixture f;
+  f.db.exec_sql("DROP TABLE ledger");  // the purge's second statement now fails
+  CHECK_THROWS_AS(f.store->housekeeping(), StoreError);
+  CHECK_NOTHROW(f.store->housekeeping());  // the daemon polls every second or so
+}
+
 TEST_CASE("session state: the ledger answers for the inbox and message it recorded") {
   Fixture f;
   f.store->record_received("bot@agents.test", "<m1@x>", {"a@x.test", "b@x.test"}, f.later);
