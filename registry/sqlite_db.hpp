@@ -78,4 +78,25 @@ class Db {
   std::unordered_map<std::string, CachedStmt> cache_;
 };
 
+// One transaction, opened with `begin` ("BEGIN", or "BEGIN IMMEDIATE" to take the write lock
+// up front): commit() ends it; leaving the scope without commit() (an exception, an early
+// return) rolls it back. Declare statements after it, so they are reset before the rollback.
+class Transaction {
+ public:
+  Transaction(Db& db, std::string_view begin) : db_(db) { db_.exec(begin); }
+  ~Transaction() {
+    if (open_) sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  void commit() {
+    db_.exec("COMMIT");
+    open_ = false;
+  }
+
+ private:
+  Db& db_;
+  bool open_ = true;
+};
+
 }  // namespace agentgate::registry::sqlite

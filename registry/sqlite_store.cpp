@@ -23,6 +23,7 @@ namespace {
 
 using policy::Identity;
 using sqlite::Stmt;
+using sqlite::Transaction;
 
 constexpr auto kPurgeEvery = std::chrono::minutes(1);
 constexpr int kPurgeBatch = 1024;  // rows per write transaction (a few ms)
@@ -187,19 +188,14 @@ class SqliteStore final : public Store {
     if (version > total)
       throw StoreError(
           fmt::format("store schema version {} is newer than this agentgate ({})", version, total));
-    db_.exec("BEGIN IMMEDIATE");
-    try {
-      if (version == 0)
-        db_.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
-      for (int v = version; v < total; ++v) db_.exec(sqlite_migrations()[static_cast<size_t>(v)]);
-      db_.exec("DELETE FROM schema_version");
-      Stmt s(db_, "INSERT INTO schema_version(version) VALUES (?1)");
-      s.bind(1, std::int64_t{total}).run();
-      db_.exec("COMMIT");
-    } catch (...) {
-      db_.exec("ROLLBACK");
-      throw;
-    }
+    Transaction tx(db_, "BEGIN IMMEDIATE");
+    if (version == 0)
+      db_.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+    for (int v = version; v < total; ++v) db_.exec(sqlite_migrations()[static_cast<size_t>(v)]);
+    db_.exec("DELETE FROM schema_version");
+    Stmt s(db_, "INSERT INTO schema_version(version) VALUES (?1)");
+    s.bind(1, std::int64_t{total}).run();
+    tx.commit();
     return total - version;
   }
 
@@ -251,50 +247,35 @@ class SqliteStore final : public Store {
 
   void write(const std::function<void(StoreTx&)>& fn) override {
     require_schema();
-    db_.exec("BEGIN IMMEDIATE");
-    try {
-      SqliteTx tx(db_);
-      fn(tx);
-      db_.exec(
-          "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
-          "WHERE key = 'generation'");
-      db_.exec("COMMIT");
-    } catch (...) {
-      sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
-      throw;
-    }
+    Transaction transaction(db_, "BEGIN IMMEDIATE");
+    SqliteTx tx(db_);
+    fn(tx);
+    db_.exec(
+        "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
+        "WHERE key = 'generation'");
+    transaction.commit();
   }
 
   void read(const std::function<void(StoreTx&)>& fn) override {
     require_schema();
-    db_.exec("BEGIN");
-    try {
-      SqliteTx tx(db_);
-      fn(tx);
-      db_.exec("COMMIT");
-    } catch (...) {
-      sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
-      throw;
-    }
+    Transaction transaction(db_, "BEGIN");
+    SqliteTx tx(db_);
+    fn(tx);
+    transaction.commit();
   }
 
   RegistryData load_registry() override {
     require_schema();
     RegistryData data;
-    db_.exec("BEGIN");
-    try {
-      Stmt g(db_, "SELECT value FROM meta WHERE key = 'generation'");
-      if (!g.step()) throw StoreError("store has no generation counter");
-      data.generation = std::stoull(g.text(0));
+    {
+      Transaction transaction(db_, "BEGIN");
+      data.generation = read_generation();
       Stmt s(db_, fmt::format("SELECT {} FROM identities", kIdentityColumns));
       while (s.step()) data.identities.push_back(read_identity(s));
       Stmt gs(db_, fmt::format("SELECT {} FROM grants WHERE expires_at > ?1", kGrantColumns));
       gs.bind(1, secs(common::now_seconds()) - 86400);
       while (gs.step()) data.grants.push_back(read_grant(gs));
-      db_.exec("COMMIT");
-    } catch (...) {
-      sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
-      throw;
+      transaction.commit();
     }
     return data;
   }
@@ -401,17 +382,11 @@ class SqliteStore final : public Store {
   std::optional<ProofSpend> spend(std::optional<std::uint64_t> at, std::string_view jti,
                                   std::string_view grant_id, std::string_view digest,
                                   policy::Time expires_at, std::int64_t recipients) {
-    db_.exec("BEGIN IMMEDIATE");
-    try {
-      std::optional<ProofSpend> outcome;
-      if (!at || read_generation() == *at)
-        outcome = spend_in_tx(jti, grant_id, digest, expires_at, recipients);
-      db_.exec(outcome ? "COMMIT" : "ROLLBACK");
-      return outcome;
-    } catch (...) {
-      sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
-      throw;
-    }
+    Transaction transaction(db_, "BEGIN IMMEDIATE");
+    if (at && read_generation() != *at) return std::nullopt;  // rolled back
+    auto outcome = spend_in_tx(jti, grant_id, digest, expires_at, recipients);
+    transaction.commit();
+    return outcome;
   }
 
   ProofSpend spend_in_tx(std::string_view jti, std::string_view grant_id, std::string_view digest,
@@ -446,17 +421,11 @@ class SqliteStore final : public Store {
       --budget;
       std::unique_lock<std::mutex> turn;
       if (gate) turn = gate();
-      db_.exec("BEGIN IMMEDIATE");
-      int deleted = 0;
-      try {
-        Stmt s(db_, sql);
-        s.bind(1, before).bind(2, std::int64_t{kPurgeBatch}).run();
-        deleted = sqlite3_changes(db_.handle());
-        db_.exec("COMMIT");
-      } catch (...) {
-        sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
-        throw;
-      }
+      Transaction transaction(db_, "BEGIN IMMEDIATE");
+      Stmt s(db_, sql);
+      s.bind(1, before).bind(2, std::int64_t{kPurgeBatch}).run();
+      int deleted = sqlite3_changes(db_.handle());
+      transaction.commit();
       if (deleted < kPurgeBatch) return true;
     }
     return false;
