@@ -8,7 +8,9 @@ epoll responder (the protocol's ceiling; it shows the load generator is not the 
 With --floor, also the latency floor: the responder with agentgated's thread layout and
 protocol shape (two event loops, RCPT answered, body received) spending a fixed amount of CPU
 at end of message ("floor-100us": 100 µs), which shows what latency any milter with that cost
-per message gets on this machine.
+per message gets on this machine; "fifo-100us" is the same responder taking end-of-message
+work from one queue shared by both loops, oldest first (--fifo), which shows what a global run
+queue would change.
 Each round runs, for every socket kind and concurrency, the same number of messages through
 every milter back to back, so ratios compare runs a few seconds apart. agentgated gets a
 corpus of freshly signed, never used proofs for each run (90 % valid, 5 % tampered: reject,
@@ -119,12 +121,12 @@ path = "{self.work}/events-{name}-{kind}.jsonl"
             s = spec("responder")
             self.spawn("responder", kind, [f"{b}/bench/milterload/milter_responder", "-p", s], s,
                        f"responder-{kind}.log")
-            for work in a.floor:
-                name = floor_name(work)
+            for floor in a.floor:
+                name = floor_name(floor)
                 s = spec(name)
                 self.spawn(name, kind, [f"{b}/bench/milterload/milter_responder", "-p", s, "-t",
-                                        "2", "--rcpt", "--body", "--work-us", str(work)], s,
-                           f"{name}-{kind}.log")
+                                        "2", "--rcpt", "--body", "--work-us", str(floor[1])]
+                           + (["--fifo"] if floor[0] else []), s, f"{name}-{kind}.log")
 
     def stop(self):
         for p in self.procs:
@@ -141,8 +143,14 @@ path = "{self.work}/events-{name}-{kind}.jsonl"
                 os.killpg(p.pid, signal.SIGKILL)
 
 
-def floor_name(work):
-    return f"floor-{work}us"
+def parse_floor(entry):
+    """ "300" -> (False, 300); "fifo-300" -> (True, 300): a --floor list entry."""
+    fifo = entry.startswith("fifo-")
+    return fifo, int(entry[5:] if fifo else entry)
+
+
+def floor_name(floor):
+    return f"{'fifo' if floor[0] else 'floor'}-{floor[1]}us"
 
 
 def milterload(args, spec, pid, conns, count, corpus):
@@ -200,9 +208,10 @@ def main():
     ap.add_argument("--messages-c1", type=int, default=4000, help="per run at c = 1")
     ap.add_argument("--port", type=int, default=4190)
     ap.add_argument("--floor", default="",
-                    help="comma-separated CPU µs per message for the latency-floor responders")
+                    help="comma-separated CPU µs per message for the latency-floor responders; "
+                         "fifo-N: the same with one shared end-of-message queue")
     args = ap.parse_args()
-    args.floor = [int(w) for w in args.floor.split(",") if w.strip()]
+    args.floor = [parse_floor(w.strip()) for w in args.floor.split(",") if w.strip()]
     work = args.work
     dkim_corpus = os.path.join(work, "dkim-corpus.txt")
     subprocess.run([f"{HERE}/opendkim/sign_corpus.py", f"{work}/dkim/bench.private",

@@ -5,7 +5,8 @@
 # corpus must reach a verbose nullmilter with its {auth_authen}, null sender and queue ids;
 # a run against a socket nobody listens on must fail (exit 1, connection errors counted); the
 # latency-floor responder (2 loops, RCPT and body, --work-us 300) must answer everything and
-# cost at least its 300 µs of CPU per message.
+# cost at least its 300 µs of CPU per message, and so must the same with --fifo, which must also
+# have ended every message from its shared queue, some of them on the other loop.
 # Every process started here is stopped on exit.
 set -euo pipefail
 
@@ -58,12 +59,17 @@ pids+=($!)
 "$responder" -p "unix:$work/floor.sock" -t 2 --rcpt --body --work-us 300 &
 floor_pid=$!
 pids+=($floor_pid)
+"$responder" -p "unix:$work/fifo.sock" -t 2 --rcpt --body --work-us 300 --fifo \
+  2>"$work/fifo.log" &
+fifo_pid=$!
+pids+=($fifo_pid)
 "$nullmilter" -p "unix:$work/null.sock" -q &
 pids+=($!)
 "$nullmilter" -p "unix:$work/verbose.sock" 2>"$work/verbose.log" &
 pids+=($!)
 wait_for_socket "$work/responder.sock"
 wait_for_socket "$work/floor.sock"
+wait_for_socket "$work/fifo.sock"
 wait_for_socket "$work/null.sock"
 wait_for_socket "$work/verbose.sock"
 
@@ -73,16 +79,29 @@ for milter in responder null; do
   check_run "$work/$milter.json" 2000
 done
 
-"$milterload" -s "unix:$work/floor.sock" -c 4 -n 2000 --pid "$floor_pid" --json \
-  >"$work/floor.json" || fail "milterload against the floor responder exited $?"
-check_run "$work/floor.json" 2000
-/usr/bin/python3 - "$work/floor.json" <<'EOF' || fail "the floor responder's cost"
+for floor in floor fifo; do
+  pid_var=${floor}_pid
+  "$milterload" -s "unix:$work/$floor.sock" -c 4 -n 2000 --pid "${!pid_var}" --json \
+    >"$work/$floor.json" || fail "milterload against the $floor responder exited $?"
+  check_run "$work/$floor.json" 2000
+  /usr/bin/python3 - "$work/$floor.json" "$floor" <<'EOF' || fail "the $floor responder's cost"
 import json, sys
 r = json.load(open(sys.argv[1]))
 cpu = r["milter"]["cpu_us_per_msg"]
 assert cpu >= 300, f"milter CPU {cpu} µs/msg, below the 300 µs it was told to spend"
-print(f"ok: the floor responder spends {cpu:.0f} µs of CPU per message")
+print(f"ok: the {sys.argv[2]} responder spends {cpu:.0f} µs of CPU per message")
 EOF
+done
+# On SIGTERM it prints "2000 ends of message from the shared queue, K of them for another
+# loop's connection": every message went through the queue, and the loops shared them.
+kill "$fifo_pid"
+wait "$fifo_pid" || fail "the fifo responder exited $? on SIGTERM"
+counts=$(sed -n 's/.*: \([0-9]*\) ends of message from the shared queue, \([0-9]*\) of.*/\1 \2/p' \
+  "$work/fifo.log")
+read -r queued foreign <<<"${counts:-none 0}"
+[[ $queued == 2000 ]] || fail "fifo responder: $queued ends of message from its queue: $(cat "$work/fifo.log")"
+((foreign > 0)) || fail "fifo responder: no message was ended by the other loop"
+echo "ok: the fifo responder ended all 2000 messages from its queue, $foreign on the other loop"
 
 cat >"$work/corpus.txt" <<'EOF'
 #envelope from=<agent-1@agents.example> rcpt=<bob@example.org>,<carol@example.net> login=agent-1
