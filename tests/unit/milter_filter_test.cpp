@@ -57,13 +57,13 @@ class FakeMta final : public MtaContext {
 };
 
 // sales-bot (proof_case()), active in the store with its grant, times taken from the clock.
-struct Fixture {
+struct FilterFixture {
   TempDir dir;
   std::string url = "sqlite://" + dir.file("registry.db");
   ProofCase proof = proof_case();
   std::unique_ptr<Runtime> runtime;
 
-  explicit Fixture(bool require_proof) {
+  explicit FilterFixture(bool require_proof) {
     auto now = common::now_seconds();
     proof.identity.expires_at = now + 24h;
     proof.grant.issued_at = now - 1min;
@@ -95,7 +95,7 @@ path = "{}"
     REQUIRE(runtime->registry.load(&error));
     install_runtime(runtime.get());
   }
-  ~Fixture() { install_runtime(nullptr); }
+  ~FilterFixture() { install_runtime(nullptr); }
 
   void revoke() {  // as agentgatectl would, but the daemon is not told
     auto revoked = proof.identity;
@@ -128,7 +128,7 @@ path = "{}"
 };
 
 TEST_CASE("filter: a current snapshot decides, and the proof is spent") {
-  Fixture f(true);
+  FilterFixture f(true);
   FakeMta m;
   CHECK(f.send(m, true) == Step::cont);
   CHECK(m.reply.empty());
@@ -140,14 +140,14 @@ TEST_CASE("filter: a current snapshot decides, and the proof is spent") {
 
 TEST_CASE("filter: a revocation the snapshot has not seen refuses the next message") {
   SUBCASE("with a proof: nothing is spent on the refused message") {
-    Fixture f(true);
+    FilterFixture f(true);
     FakeMta m;
     CHECK(f.send(m, true, [&] { f.revoke(); }) == Step::reject);
     CHECK(m.reply.find("identity_revoked") != std::string::npos);
     CHECK(f.messages_used() == 0);
   }
   SUBCASE("without a proof (not required): the generation is confirmed all the same") {
-    Fixture f(false);
+    FilterFixture f(false);
     FakeMta m;
     CHECK(f.send(m, false, [&] { f.revoke(); }) == Step::reject);
     CHECK(m.reply.find("identity_revoked") != std::string::npos);

@@ -87,7 +87,7 @@ const FilterSteps kSteps = {
     [](MtaContext&) noexcept { ++closes; },
 };
 
-std::string packet(char command, std::string_view data = {}) {
+std::string server_packet(char command, std::string_view data = {}) {
   std::string out;
   append_packet(out, command, data);
   return out;
@@ -128,28 +128,28 @@ TEST_CASE("a two-loop NativeServer answers concurrent MTA connections and stop()
     std::string optneg_reply;
     append_optneg(optneg_reply, {6, SMFIF_ADDHDRS, SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_HDR},
                   {});
-    const std::string optneg = packet('O', "\0\0\0\6\0\0\1\xff\0\x1f\xff\xff"s);
+    const std::string optneg = server_packet('O', "\0\0\0\6\0\0\1\xff\0\x1f\xff\xff"s);
     const std::string conversation = optneg +
-                                     packet('C',
-                                            "h\0"
-                                            "4\0\x19"
-                                            "10.0.0.1\0"s) +
-                                     packet('M', "<a@b>\0"s);
+                                     server_packet('C',
+                                                   "h\0"
+                                                   "4\0\x19"
+                                                   "10.0.0.1\0"s) +
+                                     server_packet('M', "<a@b>\0"s);
     std::string y;
     append_replycode(y, "550 5.7.1 no");
     std::string eom;
     append_insheader(eom, 0, "X-A", "1");
-    eom += packet('c');
+    eom += server_packet('c');
 
     int first = dial(path);
     int second = dial(path);
     for (int fd : {first, second}) {
       CHECK(exchange(fd, conversation, optneg_reply.size()) == optneg_reply);
-      CHECK(exchange(fd, packet('R', "<bad@x>\0"s), y.size()) == y);
-      CHECK(exchange(fd, packet('R', "<ok@x>\0"s), 5) == packet('c'));
-      CHECK(exchange(fd, packet('L', "S\0v\0"s) + packet('E'), eom.size()) == eom);
+      CHECK(exchange(fd, server_packet('R', "<bad@x>\0"s), y.size()) == y);
+      CHECK(exchange(fd, server_packet('R', "<ok@x>\0"s), 5) == server_packet('c'));
+      CHECK(exchange(fd, server_packet('L', "S\0v\0"s) + server_packet('E'), eom.size()) == eom);
     }
-    CHECK(exchange(first, packet('Q'), 1).empty());  // QUIT: the server closes
+    CHECK(exchange(first, server_packet('Q'), 1).empty());  // QUIT: the server closes
     close(first);
     server.stop();
     runner.join();
@@ -203,8 +203,8 @@ TEST_CASE("a connection the MTA leaves silent past the idle timeout is closed, i
   int fd = dial(s.path);
   std::string optneg_reply;
   append_optneg(optneg_reply, {6, SMFIF_ADDHDRS, SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_HDR}, {});
-  CHECK(exchange(fd, packet('O', "\0\0\0\6\0\0\1\xff\0\x1f\xff\xff"s), optneg_reply.size()) ==
-        optneg_reply);
+  CHECK(exchange(fd, server_packet('O', "\0\0\0\6\0\0\1\xff\0\x1f\xff\xff"s),
+                 optneg_reply.size()) == optneg_reply);
   CHECK(closed_within(fd, std::chrono::seconds(10)));
   close(fd);
   CHECK(closes == 1);
@@ -237,8 +237,8 @@ TEST_CASE("out of descriptors, the loop pauses accepting instead of spinning, th
   // With descriptors back, the waiting connection is served.
   std::string optneg_reply;
   append_optneg(optneg_reply, {6, SMFIF_ADDHDRS, SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_HDR}, {});
-  CHECK(exchange(fd, packet('O', "\0\0\0\6\0\0\1\xff\0\x1f\xff\xff"s), optneg_reply.size()) ==
-        optneg_reply);
+  CHECK(exchange(fd, server_packet('O', "\0\0\0\6\0\0\1\xff\0\x1f\xff\xff"s),
+                 optneg_reply.size()) == optneg_reply);
   close(fd);
 }
 

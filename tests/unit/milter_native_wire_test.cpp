@@ -20,7 +20,7 @@ namespace {
 
 using namespace std::string_literals;
 
-std::string packet(char command, std::string_view data) {
+std::string wire_packet(char command, std::string_view data) {
   std::string out;
   append_packet(out, command, data);
   return out;
@@ -41,8 +41,9 @@ bool drain(std::string& buffer, std::vector<std::string>& seen) {
 }
 
 TEST_CASE("framing yields the same packets however the stream is split") {
-  const std::string stream = packet('O', "\0\0\0\6\0\0\1\xff\0\x1f\xff\xff"s) +
-                             packet('D', "Mi\0ABC\0"s) + packet('A', "") + packet('M', "<a@b>\0"s);
+  const std::string stream = wire_packet('O', "\0\0\0\6\0\0\1\xff\0\x1f\xff\xff"s) +
+                             wire_packet('D', "Mi\0ABC\0"s) + wire_packet('A', "") +
+                             wire_packet('M', "<a@b>\0"s);
   const std::vector<std::string> expected = {"O\0\0\0\6\0\0\1\xff\0\x1f\xff\xff"s, "DMi\0ABC\0"s,
                                              "A", "M<a@b>\0"s};
   for (size_t split = 0; split <= stream.size(); ++split) {

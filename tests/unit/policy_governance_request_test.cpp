@@ -27,7 +27,7 @@ Result<Identity> request_with(const std::function<void(Identity&)>& change,
   return request_identity(d, actor, governance_rules(), fake_agents(), kNow);
 }
 
-void receive_only(Identity& d) {
+void make_receive_only(Identity& d) {
   d.actions = CapabilitySet::of({Capability::receive});
   d.targets.clear();
   d.principals.clear();
@@ -67,7 +67,7 @@ TEST_CASE("request: each field rule refuses with its own code") {
       {"system owner is an agent", [](Identity& d) { d.system_owner = kAgentId; }, "agent_owner"},
       {"privileged without a principal", [](Identity& d) { d.principals.clear(); },
        "principal_missing"},
-      {"receive-only without a principal", receive_only, ""},
+      {"receive-only without a principal", make_receive_only, ""},
       {"principal without kind", [](Identity& d) { d.principals = {"helpdesk"}; },
        "principal_invalid"},
       {"principal with an empty login", [](Identity& d) { d.principals = {"sasl:"}; },
@@ -133,7 +133,7 @@ TEST_CASE("request: the requester may not be an owner who approves the round") {
     CHECK(r.refusal().rule == "self_approval");
   }
   SUBCASE("system owner requests a receive-only identity (no system approval exists)") {
-    CHECK(request_with(receive_only, kSystemOwner).ok());
+    CHECK(request_with(make_receive_only, kSystemOwner).ok());
   }
 }
 

@@ -38,10 +38,10 @@ QuarantineRecord held(std::string host, std::string qid, policy::Time at, std::s
   return r;
 }
 
-struct Fixture {
+struct QuarantineFixture {
   FreshStore db;
   std::unique_ptr<Store> store = open_store(db.url(), true);
-  Fixture() {
+  QuarantineFixture() {
     store->migrate();
     store->record_quarantine(held("mx1", "Q1", kNow - 3h, "bot-a"));
     store->record_quarantine(held("mx1", "Q2", kNow - 2h, "bot-b"));
@@ -58,7 +58,7 @@ struct Fixture {
 };
 
 TEST_CASE("store: the quarantine index round-trips a record and lists newest first") {
-  Fixture f;
+  QuarantineFixture f;
   auto all = f.store->list_quarantine({});
   REQUIRE(all.size() == 3);
   CHECK(f.ids({}) == std::vector<std::string>{"Q3", "Q2", "Q1"});
@@ -82,7 +82,7 @@ TEST_CASE("store: the quarantine index round-trips a record and lists newest fir
 }
 
 TEST_CASE("store: the quarantine filters select by time, identity, status, host and lists") {
-  Fixture f;
+  QuarantineFixture f;
   struct Row {
     const char* name;
     QuarantineFilter filter;
@@ -115,7 +115,7 @@ TEST_CASE("store: the quarantine filters select by time, identity, status, host 
 }
 
 TEST_CASE("store: an analyst's action is recorded once; a new decision holds the row again") {
-  Fixture f;
+  QuarantineFixture f;
   bool acted = false;
   f.store->write([&](StoreTx& tx) {
     acted = tx.set_quarantine_status("mx1", "Q2", "released", "soc-lead", "false positive", kNow);
@@ -156,7 +156,7 @@ TEST_CASE("store: an analyst's action is recorded once; a new decision holds the
 
 TEST_CASE("store: raw 8-bit header bytes in a quarantine row are stored, never refused") {
   // An 8-bit Subject, cut at 998 bytes inside a character: the milter hands such bytes over.
-  Fixture f;
+  QuarantineFixture f;
   auto r = held("mx1", "Q8", kNow, "bot-a");
   r.subject = "Rechnung f\xfcr \xc3";
   r.header_from = "M\xfcller <bot@agents.example.com>";

@@ -40,11 +40,11 @@ Identity draft(std::string id = "helpdesk-bot", std::string inbox = "helpdesk@ag
   return d;
 }
 
-struct Fixture {
+struct RegistryFixture {
   FreshStore db;
   std::unique_ptr<Store> store = open_store(db.url(), true);
   Registry registry{*store, governance_rules()};
-  Fixture() { store->migrate(); }
+  RegistryFixture() { store->migrate(); }
 
   size_t audit_count() { return store->audit_records(1).size(); }
   AuditRecord last_audit() { return store->audit_records(1).back(); }
@@ -66,7 +66,7 @@ struct Fixture {
 };
 
 TEST_CASE("registry: each successful operation appends exactly one audit record naming it") {
-  Fixture f;
+  RegistryFixture f;
   const auto renewal = common::now_seconds() + std::chrono::days(60);
   struct Step {
     const char* name;
@@ -128,7 +128,7 @@ TEST_CASE("registry: each successful operation appends exactly one audit record 
 }
 
 TEST_CASE("registry: approve details record the role, the comment and the transition") {
-  Fixture f;
+  RegistryFixture f;
   f.must(f.registry.request(draft(), kRita));
   f.must(f.registry.approve("helpdesk-bot", ApprovalRole::owner, kBob, "looks right"));
   const auto details = nlohmann::json::parse(f.last_audit().details);
@@ -144,14 +144,14 @@ TEST_CASE("registry: approve details record the role, the comment and the transi
 }
 
 TEST_CASE("registry: request normalises the inbox before storing and checking it") {
-  Fixture f;
+  RegistryFixture f;
   auto stored =
       f.must(f.registry.request(draft("helpdesk-bot", " <HelpDesk@Agents.Example.COM> "), kRita));
   CHECK(stored.inbox == "helpdesk@agents.example.com");
 }
 
 TEST_CASE("registry: refusals write nothing") {
-  Fixture f;
+  RegistryFixture f;
   f.active();
   f.must(f.registry.request(draft("pending-bot", "pending@agents.example.com", "sasl:pending"),
                             kRita));
@@ -234,7 +234,7 @@ TEST_CASE("registry: refusals write nothing") {
 }
 
 TEST_CASE("registry: a revoked identity's inbox and principal may be reused, its id may not") {
-  Fixture f;
+  RegistryFixture f;
   f.active();
   f.must(f.registry.revoke("helpdesk-bot", kSoc, "replaced"));
   auto again = f.registry.request(draft(), kRita);
@@ -249,7 +249,7 @@ TEST_CASE("registry: a revoked identity's inbox and principal may be reused, its
 // Rejecting a renewal clears the round's approvals; the round number stays, so the store must
 // replace the round's approval rows rather than only ever adding to them.
 TEST_CASE("registry: a rejected renewal round leaves no current approvals") {
-  Fixture f;
+  RegistryFixture f;
   f.active();
   f.must(f.registry.renew("helpdesk-bot", common::now_seconds() + std::chrono::days(60), kRita));
   f.must(f.registry.approve("helpdesk-bot", ApprovalRole::owner, kBob, "fine by me"));

@@ -25,11 +25,11 @@ namespace {
 
 using namespace agentgate::testing;
 
-struct Fixture {
+struct SessionFixture {
   FreshStore db;
   std::unique_ptr<Store> store = open_store(db.url(), true);
   policy::Time later = common::now_seconds() + std::chrono::minutes(5);
-  Fixture() {
+  SessionFixture() {
     store->migrate();
     policy::Identity bot = sample_identity();
     bot.id = "bot";
@@ -54,7 +54,7 @@ struct Fixture {
 };
 
 TEST_CASE("session state: spends, retries, replays and quotas are decided in the store") {
-  Fixture f;
+  SessionFixture f;
   CHECK(f.spend("j1", "d1", 1) == ProofSpend::spent);
   CHECK(f.store->spent_digest("j1") == std::optional<std::string>("d1"));
   CHECK_FALSE(f.store->spent_digest("j2"));
@@ -79,7 +79,7 @@ TEST_CASE("session state: spends, retries, replays and quotas are decided in the
 
 TEST_CASE("session state: a spend at a generation the registry moved past spends nothing") {
   // End of message decides on a snapshot and confirms it with the spend (spend_proof_at).
-  Fixture f;
+  SessionFixture f;
   auto at = f.store->generation();
   auto spend_at = [&](std::uint64_t generation, const char* jti) {
     return f.store->spend_proof_at(generation, jti, "g-00000000000000000001", "d", f.later, 1);
@@ -99,7 +99,7 @@ TEST_CASE("session state: a spend at a generation the registry moved past spends
 
 TEST_CASE("session state: housekeeping purges expired session state, off the message path") {
   using namespace std::chrono_literals;
-  Fixture f;
+  SessionFixture f;
   const auto now = common::now_seconds();
   auto spend = [&](const char* jti, policy::Time expires_at) {
     return f.store->spend_proof(jti, "g-00000000000000000001", "d", expires_at, 1);
@@ -127,7 +127,7 @@ TEST_CASE("session state: housekeeping purges expired session state, off the mes
 
 TEST_CASE("session state: one housekeeping purges more expired rows than a batch holds") {
   using namespace std::chrono_literals;
-  Fixture f;
+  SessionFixture f;
   const auto now = common::now_seconds();
   for (int i = 0; i < 2100; ++i)  // SQLite deletes 1,024 per write transaction
     f.store->record_received("bot@agents.test", fmt::format("<{}@x>", i), {"a@x.test"}, now - 1s);
@@ -137,14 +137,14 @@ TEST_CASE("session state: one housekeeping purges more expired rows than a batch
 }
 
 TEST_CASE("session state: a failed purge waits a minute, not the next poll") {
-  Fixture f;
+  SessionFixture f;
   f.db.exec_sql("DROP TABLE ledger");  // the purge's second statement now fails
   CHECK_THROWS_AS(f.store->housekeeping(), StoreError);
   CHECK_NOTHROW(f.store->housekeeping());  // the daemon polls every second or so
 }
 
 TEST_CASE("session state: the ledger answers for the inbox and message it recorded") {
-  Fixture f;
+  SessionFixture f;
   f.store->record_received("bot@agents.test", "<m1@x>", {"a@x.test", "b@x.test"}, f.later);
   auto hit = f.store->find_received("bot@agents.test", "<m1@x>");
   REQUIRE(hit);
@@ -190,7 +190,7 @@ long count(const std::vector<ProofSpend>& v, ProofSpend want) {
 }
 
 TEST_CASE("session state: concurrent spends on separate connections never overspend") {
-  Fixture f;
+  SessionFixture f;
   const std::string grant = "g-00000000000000000001";  // max_messages 2, max_recipients 3
   SUBCASE("the last units of quota: exactly as many spent as the quota allows") {
     for (int round = 0; round < 3; ++round) {
